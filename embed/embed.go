@@ -1,0 +1,21 @@
+// Package embed defines Embedder, which turns texts into vectors.
+//
+// Implementations: embed/hashing (offline, deterministic, lexical: the
+// embedded stack's default) and embed/openai (any OpenAI-compatible
+// endpoint: OpenAI, a LiteLLM proxy, Ollama, vLLM).
+package embed
+
+import "context"
+
+// Embedder turns texts into vectors of Dimensions() floats.
+type Embedder interface {
+	// Embed returns one vector per text, in order. It fails rather than
+	// return fewer vectors, or vectors of another size.
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+	// Dimensions is the size of every vector.
+	Dimensions() int
+	// Model identifies the vector space (for example
+	// "openai/text-embedding-3-small" or "hashing-v1"); vectors of two
+	// different models are never compared.
+	Model() string
+}

@@ -1,0 +1,203 @@
+// Package storage defines Storage, the interface through which MiniRAG
+// persists every record (package record) and its ingestion queue.
+//
+// Implementations: storage/sqlite (embedded, pure Go) and storage/postgres
+// (pgx/v5). Every implementation must pass the conformance suite in
+// storage/storagetest.
+//
+// Rules every implementation keeps:
+//
+//   - Every method that takes a tenant ID returns an error wrapping
+//     record.ErrInvalidInput (record.ErrEmptyTenant) when it is empty; it is
+//     never read as "all tenants". The only calls not scoped to one tenant
+//     are named so: APITokenByHash (the hash is the credential), ListTenants,
+//     and the job-claiming calls a Worker uses.
+//   - An object of another tenant is record.ErrNotFound, for reads, updates
+//     and deletes alike.
+//   - Uniqueness violations are record.ErrConflict; missing rows
+//     record.ErrNotFound; no driver error reaches a caller unwrapped.
+//   - IDs and timestamps are set by the caller. Times are returned in UTC
+//     with at least microsecond precision (callers truncate to microseconds).
+//   - Slices and maps in returned records are never shared with the store.
+//   - A cancelled context aborts the call with an error wrapping ctx.Err().
+package storage
+
+import (
+	"context"
+	"time"
+
+	"github.com/minirag/minirag/record"
+)
+
+// Storage is everything MiniRAG persists.
+type Storage interface {
+	Tenants
+	Users
+	APITokens
+	Bots
+	Sources
+	Documents
+	Lexical
+	Jobs
+
+	// InTx runs fn in one transaction: fn's writes through tx commit
+	// together when fn returns nil and roll back otherwise. Calling InTx on
+	// a tx runs fn in the same transaction.
+	InTx(ctx context.Context, fn func(tx Storage) error) error
+	// Close releases the store's resources (not a pool the caller passed in).
+	Close() error
+}
+
+// Tenants persists tenants.
+type Tenants interface {
+	// CreateTenant stores t. A duplicate ID or slug is ErrConflict.
+	CreateTenant(ctx context.Context, t record.Tenant) error
+	GetTenant(ctx context.Context, id string) (record.Tenant, error)
+	GetTenantBySlug(ctx context.Context, slug string) (record.Tenant, error)
+	// ListTenants lists every tenant, oldest first (for maintenance such as
+	// re-encrypting credentials).
+	ListTenants(ctx context.Context) ([]record.Tenant, error)
+}
+
+// Users persists users.
+type Users interface {
+	// CreateUser stores u. An email already used in the tenant (compared
+	// case-insensitively) is ErrConflict; an unknown tenant is ErrNotFound.
+	CreateUser(ctx context.Context, u record.User) error
+	GetUser(ctx context.Context, tenantID, id string) (record.User, error)
+	GetUserByEmail(ctx context.Context, tenantID, email string) (record.User, error)
+	// ListUsers lists a tenant's users, oldest first.
+	ListUsers(ctx context.Context, tenantID string) ([]record.User, error)
+	// UpdateUser writes u's Name, Role, Disabled and UpdatedAt.
+	UpdateUser(ctx context.Context, u record.User) error
+}
+
+// APITokens persists API tokens.
+type APITokens interface {
+	// CreateAPIToken stores t. A duplicate hash is ErrConflict.
+	CreateAPIToken(ctx context.Context, t record.APIToken) error
+	// APITokenByHash finds a token by the SHA-256 of its plaintext, in any
+	// tenant, revoked and expired ones included (the caller decides).
+	APITokenByHash(ctx context.Context, hash []byte) (record.APIToken, error)
+	GetAPIToken(ctx context.Context, tenantID, id string) (record.APIToken, error)
+	// ListAPITokens lists a tenant's tokens, oldest first, revoked included.
+	ListAPITokens(ctx context.Context, tenantID string) ([]record.APIToken, error)
+	// RevokeAPIToken sets RevokedAt (once; revoking again keeps the first time).
+	RevokeAPIToken(ctx context.Context, tenantID, id string, at time.Time) error
+	// TouchAPIToken sets LastUsedAt.
+	TouchAPIToken(ctx context.Context, tenantID, id string, at time.Time) error
+}
+
+// Bots persists bot profiles. A soft-deleted bot is ErrNotFound for every
+// method but stays in storage.
+type Bots interface {
+	// CreateBot stores b (HasCredentials ignored).
+	CreateBot(ctx context.Context, b record.Bot) error
+	GetBot(ctx context.Context, tenantID, id string) (record.Bot, error)
+	// ListBots lists a tenant's bots that are not deleted, oldest first.
+	ListBots(ctx context.Context, tenantID string) ([]record.Bot, error)
+	// UpdateBot writes every field of b but ID, TenantID, CreatedAt,
+	// DeletedAt and credentials.
+	UpdateBot(ctx context.Context, b record.Bot) error
+	// DeleteBot soft-deletes a bot.
+	DeleteBot(ctx context.Context, tenantID, id string, at time.Time) error
+	// SetBotCredentials replaces a bot's encrypted credentials; a nil or
+	// empty Ciphertext removes them.
+	SetBotCredentials(ctx context.Context, c record.BotCredentials) error
+	// GetBotCredentials returns a bot's encrypted credentials, ErrNotFound
+	// when it has none.
+	GetBotCredentials(ctx context.Context, tenantID, botID string) (record.BotCredentials, error)
+	// ListBotCredentials lists the encrypted credentials of a tenant's bots,
+	// soft-deleted bots included.
+	ListBotCredentials(ctx context.Context, tenantID string) ([]record.BotCredentials, error)
+}
+
+// Sources persists sources.
+type Sources interface {
+	// CreateSource stores s. A BotID that is not a live bot of s's tenant
+	// is an error wrapping ErrInvalidInput naming "bot_id".
+	CreateSource(ctx context.Context, s record.Source) error
+	GetSource(ctx context.Context, tenantID, id string) (record.Source, error)
+	// ListSources lists a tenant's sources, oldest first, only those of
+	// botID when it is not empty.
+	ListSources(ctx context.Context, tenantID, botID string) ([]record.Source, error)
+	// UpdateSource writes s's BotID, Name, Type, Config and UpdatedAt
+	// (BotID checked as in CreateSource).
+	UpdateSource(ctx context.Context, s record.Source) error
+	// SetSourceState writes a source's ingestion state.
+	SetSourceState(ctx context.Context, tenantID, id string, st record.SourceState) error
+	// DeleteSource deletes a source with its documents, chunks and jobs.
+	DeleteSource(ctx context.Context, tenantID, id string) error
+}
+
+// Documents persists documents and their chunks.
+type Documents interface {
+	// PutDocument creates or replaces (by source and Key) a document and
+	// replaces all its chunks, atomically. A document that exists keeps its
+	// ID and CreatedAt; the ID in d is used only when it is new. It returns
+	// the stored document. Chunks take the document's IDs.
+	PutDocument(ctx context.Context, d record.Document, chunks []record.Chunk) (record.Document, error)
+	GetDocument(ctx context.Context, tenantID, id string) (record.Document, error)
+	// ListDocuments lists a source's documents ordered by Key.
+	ListDocuments(ctx context.Context, tenantID, sourceID string) ([]record.Document, error)
+	// DeleteDocument deletes a document and its chunks.
+	DeleteDocument(ctx context.Context, tenantID, id string) error
+	// ListChunks lists a document's chunks by ordinal.
+	ListChunks(ctx context.Context, tenantID, documentID string) ([]record.Chunk, error)
+	// GetChunks returns the chunks with these IDs in the tenant, in the
+	// order of ids; IDs not found (or of another tenant) are left out.
+	GetChunks(ctx context.Context, tenantID string, ids []string) ([]record.Chunk, error)
+	// GetDocuments returns the documents with these IDs in the tenant;
+	// IDs not found are left out.
+	GetDocuments(ctx context.Context, tenantID string, ids []string) ([]record.Document, error)
+}
+
+// LexicalQuery is a full-text query over chunk text and document titles.
+type LexicalQuery struct {
+	TenantID  string // required
+	BotID     string // optional
+	SourceIDs []string
+	Text      string
+	Limit     int
+	// Language is the text-search configuration where the adapter has
+	// several (PostgreSQL); empty means the adapter's default.
+	Language string
+}
+
+// LexicalMatch is a chunk found by lexical search; higher Score is better.
+type LexicalMatch struct {
+	ChunkID string
+	Score   float64
+}
+
+// Lexical searches chunk text.
+type Lexical interface {
+	// SearchLexical ranks the tenant's chunks against q.Text, best first.
+	// Text with no searchable terms gives no matches, not an error.
+	SearchLexical(ctx context.Context, q LexicalQuery) ([]LexicalMatch, error)
+}
+
+// Jobs is the ingestion queue.
+type Jobs interface {
+	// EnqueueJob stores a queued job.
+	EnqueueJob(ctx context.Context, j record.Job) error
+	GetJob(ctx context.Context, tenantID, id string) (record.Job, error)
+	// ListJobs lists a tenant's jobs, newest first, only those of sourceID
+	// when it is not empty.
+	ListJobs(ctx context.Context, tenantID, sourceID string) ([]record.Job, error)
+	// ClaimJob gives worker the oldest job, of any tenant, that is queued
+	// with RunAt <= now, or running with an expired lease; it becomes
+	// running, Attempts+1, leased until now+lease. Two concurrent callers
+	// never get the same job. ErrNotFound when there is none.
+	ClaimJob(ctx context.Context, worker string, now time.Time, lease time.Duration) (record.Job, error)
+	// ExtendLease moves the lease of a job worker holds to until.
+	// ErrConflict when worker no longer holds it.
+	ExtendLease(ctx context.Context, jobID, worker string, until time.Time) error
+	// CompleteJob marks a job worker holds done. ErrConflict when worker no
+	// longer holds it.
+	CompleteJob(ctx context.Context, jobID, worker string, at time.Time) error
+	// FailJob records errText on a job worker holds; with retryAt non-nil
+	// the job is queued again to run then, otherwise it is failed.
+	// ErrConflict when worker no longer holds it.
+	FailJob(ctx context.Context, jobID, worker, errText string, at time.Time, retryAt *time.Time) error
+}

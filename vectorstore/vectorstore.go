@@ -1,0 +1,103 @@
+// Package vectorstore defines VectorStore, where MiniRAG keeps chunk vectors
+// and the few IDs it filters on. Storage stays the source of truth for text:
+// a vector store can be rebuilt from it.
+//
+// Implementations: vectorstore/local (embedded, exact search),
+// vectorstore/pgvector and vectorstore/qdrant. Every implementation must pass
+// the conformance suite in vectorstore/vectorstoretest.
+//
+// An empty Filter.TenantID, or a Record without TenantID, is an error
+// wrapping record.ErrInvalidInput in every implementation; it never means
+// "all tenants".
+package vectorstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/minirag/minirag/record"
+)
+
+// Space names an embedding space: vectors of one model and size. Each space
+// gets its own collection, table or folder, so changing the embedding model
+// never mixes vectors of two models.
+type Space struct {
+	// Model is the embedder's identity (embed.Embedder.Model).
+	Model string
+	// Dims is the vector size.
+	Dims int
+}
+
+// Record is one vector with the IDs it is filtered by.
+type Record struct {
+	ID         string // chunk ID
+	Vector     []float32
+	TenantID   string
+	BotID      string
+	SourceID   string
+	DocumentID string
+}
+
+// Filter confines a search or a delete. TenantID is required; the other
+// fields narrow further when set (a record matches when it matches every set
+// field; within a list, any ID).
+type Filter struct {
+	TenantID    string
+	BotID       string
+	SourceIDs   []string
+	DocumentIDs []string
+}
+
+// Query is a nearest-neighbour search.
+type Query struct {
+	Vector []float32
+	// TopK is how many matches at most; it must be positive.
+	TopK   int
+	Filter Filter
+	// MinScore, when non-zero, drops matches scoring below it.
+	MinScore float32
+}
+
+// Match is a record found by Search. Score is the cosine similarity
+// (higher is closer, 1 for the same direction).
+type Match struct {
+	ID    string
+	Score float32
+}
+
+// VectorStore holds vectors of one Space, set by Init.
+type VectorStore interface {
+	// Init prepares the store for space, creating what is missing. It fails
+	// with an error wrapping ErrDimensionMismatch when what exists has other
+	// dimensions. Init must be called before any other method.
+	Init(ctx context.Context, space Space) error
+	// Upsert inserts or replaces records by ID.
+	Upsert(ctx context.Context, recs []Record) error
+	// Delete removes every record matching f.
+	Delete(ctx context.Context, f Filter) error
+	// Search returns the q.TopK records closest to q.Vector among those
+	// matching q.Filter, best first.
+	Search(ctx context.Context, q Query) ([]Match, error)
+	// Close releases resources (not a client the caller passed in).
+	Close() error
+}
+
+// ErrDimensionMismatch reports a vector, or an existing index, whose size is
+// not the space's. It wraps record.ErrInvalidInput.
+var ErrDimensionMismatch = dimErr{}
+
+type dimErr struct{}
+
+func (dimErr) Error() string        { return "vectorstore: dimension mismatch" }
+func (dimErr) Is(target error) bool { return target == record.ErrInvalidInput }
+
+// ErrNotInitialized is returned by a method called before Init.
+var ErrNotInitialized = errors.New("vectorstore: not initialized (call Init first)")
+
+// ValidateFilter returns an error naming the field when f has no tenant.
+func ValidateFilter(f Filter) error {
+	if f.TenantID == "" {
+		return record.ErrEmptyTenant
+	}
+	return nil
+}
