@@ -5,7 +5,10 @@
 // endpoint: OpenAI, a LiteLLM proxy, Ollama, vLLM).
 package embed
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Embedder turns texts into vectors of Dimensions() floats.
 type Embedder interface {
@@ -15,7 +18,13 @@ type Embedder interface {
 	// Dimensions is the size of every vector.
 	Dimensions() int
 	// Model identifies the vector space (for example
-	// "openai/text-embedding-3-small" or "hashing-v1"); vectors of two
+	// "openai:text-embedding-3-small" or "hashing-v1-d384"); vectors of two
 	// different models are never compared.
 	Model() string
 }
+
+// ErrBadResponse reports that an embedding service answered with something
+// other than one vector of the expected size per input: a wrong number of
+// vectors, a missing or repeated index, or a vector of another size.
+// Implementations wrap it with the details; test it with errors.Is.
+var ErrBadResponse = errors.New("embed: bad response from embedding service")
