@@ -2,6 +2,7 @@ package hashing_test
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,17 +17,17 @@ import (
 func text500(b *testing.B) string {
 	b.Helper()
 	var src string
-	files, _ := filepath.Glob("../../../shared/corpus/prometheus-docs/*.md")
-	if len(files) == 0 {
-		files, _ = filepath.Glob("../../../shared/corpus/prometheus-docs/*/*.md")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err == nil && len(data) > 2000 {
-			src = string(data)
-			break
+	_ = filepath.WalkDir("../../../shared/corpus/prometheus-docs", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".md") {
+			return nil
 		}
-	}
+		data, err := os.ReadFile(path)
+		if err == nil && len(data) > 4000 {
+			src = string(data[1000:]) // past the front matter
+			return fs.SkipAll
+		}
+		return nil
+	})
 	if src == "" {
 		src = strings.Repeat("Prometheus collects and stores its metrics as time series data, i.e. metrics "+
 			"information is stored with the timestamp at which it was recorded, alongside optional "+

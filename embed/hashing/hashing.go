@@ -243,18 +243,26 @@ func (e *Embedder) featureHint(words int) int {
 		n += words
 	}
 	if e.chars {
-		n += 6 * words
+		n += 8 * words
 	}
 	return n
 }
 
 // tfWeight is the sublinear term weight 1 + ln(tf).
 func tfWeight(tf uint32) float64 {
-	if tf == 1 {
-		return 1
+	if tf < uint32(len(tfTable)) {
+		return tfTable[tf]
 	}
 	return 1 + math.Log(float64(tf))
 }
+
+// tfTable caches 1 + ln(tf) for small tf.
+var tfTable = func() (t [64]float64) {
+	for i := 1; i < len(t); i++ {
+		t[i] = 1 + math.Log(float64(i))
+	}
+	return t
+}()
 
 // tokenize fills s.buf and s.words with the lowercased words of text.
 func (s *scratch) tokenize(text string) {
@@ -392,7 +400,12 @@ func (t *table) reset(hint int) {
 	for n < 2*hint {
 		n <<= 1
 	}
-	if cap(t.slots) >= n {
+	if c := cap(t.slots); c >= n {
+		// Reuse the buffer; keep a larger size learned from earlier texts
+		// unless it is far too large for this one.
+		if c <= 4*n {
+			n = c
+		}
 		t.slots = t.slots[:n]
 		clear(t.slots)
 	} else {
