@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"path/filepath"
+	"path"
 	"strings"
 
 	"github.com/minirag/minirag/record"
@@ -46,7 +46,8 @@ type URLConfig struct {
 	URL string `json:"url"`
 	// MaxPages bounds a crawl; 0 or 1 loads URL alone.
 	MaxPages int `json:"max_pages,omitempty"`
-	// MaxDepth bounds how many links a crawl follows from URL.
+	// MaxDepth bounds how many links a crawl follows from URL; zero means
+	// DefaultMaxDepth.
 	MaxDepth int `json:"max_depth,omitempty"`
 	// MaxPageBytes skips larger pages; zero means DefaultMaxPageBytes.
 	MaxPageBytes int64 `json:"max_page_bytes,omitempty"`
@@ -91,12 +92,12 @@ func ParseConfig(t record.SourceType, raw json.RawMessage) (any, error) {
 			v.Add("config.path", "is required")
 		}
 		for i, p := range c.Include {
-			if _, err := filepath.Match(p, ""); err != nil {
+			if _, err := path.Match(p, ""); err != nil {
 				v.Add(fmt.Sprintf("config.include[%d]", i), "is not a valid glob pattern")
 			}
 		}
 		for i, p := range c.Exclude {
-			if _, err := filepath.Match(p, ""); err != nil {
+			if _, err := path.Match(p, ""); err != nil {
 				v.Add(fmt.Sprintf("config.exclude[%d]", i), "is not a valid glob pattern")
 			}
 		}

@@ -1,8 +1,50 @@
 // Package loader reads the documents of a source: inline text, files and
 // directories, or web pages.
+//
+//	record.Source{Type, Config}
+//	        │  New(type, config, Options)   (ParseConfig validates the config)
+//	        ▼
+//	Loader.Load(ctx, emit) ──► emit(Document{Key, Title, URI, Text, Metadata})  one at a time
+//	        │
+//	        └──► Options.OnSkip(Skipped{Key, Reason})  files or pages passed over
+//
+// Three loaders exist, one per record.SourceType:
+//
+//   - text (TextLoader): one document from the config's inline content;
+//   - file (FileLoader): a file, or a directory walked in lexical order with
+//     include and exclude globs; .txt, .md and .html files (HTML is turned
+//     into text with HTMLToText);
+//   - url (URLLoader): one web page, or a crawl of the start page's host
+//     bounded by pages and depth.
+//
+// Loaders never hold more than one document's text at a time, and never read
+// more than the configured size limits into memory.
+//
+// # Security on a shared host
+//
+// A file source reads the server's file system and a url source makes the
+// server send requests. A host serving several tenants should set
+// Options.FileRoots (file sources outside those directories are rejected, and
+// symbolic links leading out of them are not followed) and leave
+// Options.AllowPrivateNetworks false (url sources cannot reach loopback,
+// private, link-local or otherwise non-public addresses, checked on the
+// address actually dialled, so DNS names resolving to such addresses are
+// refused too).
+//
+// # Errors
+//
+// Errors name the source's path or URL, or the document's. A config that does
+// not validate gives an error wrapping record.ErrInvalidInput (a
+// *record.ValidationError naming "config.<field>"); a source whose location
+// cannot be read at load time (a vanished path, a URL that does not answer or
+// answers with an error status) gives an error wrapping ErrUnavailable; a
+// refused address gives ErrBlockedAddress.
 package loader
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // Document is one item a loader yields. Text is raw (not yet normalized).
 type Document struct {
@@ -12,11 +54,20 @@ type Document struct {
 	Title string
 	URI   string
 	Text  string
-	// Metadata is free-form (content type, modification time…).
+	// Metadata is free-form. The loaders of this package set
+	// "content_type" (the original media type, such as "text/html"),
+	// "format" ("markdown" when Text is markdown, including HTML rendered
+	// by HTMLToText; "text" otherwise), and, for files, "size" (bytes) and
+	// "mtime" (RFC 3339).
 	Metadata map[string]string
 }
 
 // Skipped is an item a loader passed over, and why.
+//
+// A skipped item may be one that exists but could not be read this time
+// (a page that timed out, a file that was unreadable): a caller that
+// deletes the documents a source no longer yields should keep those whose
+// Key was reported as skipped.
 type Skipped struct {
 	Key    string
 	Reason string
@@ -29,3 +80,15 @@ type Loader interface {
 	// the first error emit returns (returning it).
 	Load(ctx context.Context, emit func(Document) error) error
 }
+
+// ErrUnavailable reports that a source's location cannot be read at load
+// time, although its config is valid: a file path that does not exist (any
+// more), a URL that does not answer in time or answers with an error status,
+// or a single file or page this loader cannot read (binary, too large, an
+// unsupported type). Errors wrapping it name the path or URL.
+var ErrUnavailable = errors.New("loader: source unavailable")
+
+// ErrBlockedAddress reports a url source whose host resolves to an address
+// that Options.AllowPrivateNetworks does not allow (loopback, private,
+// link-local, unspecified, multicast and other non-public ranges).
+var ErrBlockedAddress = errors.New("loader: address not allowed")
