@@ -3,8 +3,8 @@
 //
 // Layout, as Qdrant documents multitenancy:
 //
-//	embedding space (model, dims) ──> one collection, cosine distance
-//	                                   e.g. "minirag_text-embedding-3-small_1536"
+//	embedding space (model, dims) ──> one collection per model, cosine distance,
+//	                                   vectors of dims; e.g. "minirag_text-embedding-3-small"
 //	    point ID   = UUIDv5(namespace, tenant_id + "\x00" + chunk_id)
 //	    payload    = {tenant_id, bot_id, source_id, document_id, chunk_id}
 //	    indexes    = tenant_id: keyword, is_tenant=true

@@ -51,8 +51,14 @@ func PointID(tenantID, chunkID string) string {
 // CollectionName returns the collection of an embedding space: prefix,
 // then the model with every character other than ASCII letters, digits,
 // '-' and '_' replaced by '_' (plus a short hash of the model when anything
-// was replaced, so two models never share a name), then "_" and the
-// dimensions. An empty prefix means DefaultCollectionPrefix.
+// was replaced, so two models never share a name). An empty prefix means
+// DefaultCollectionPrefix.
+//
+// The dimensions are not part of the name but of the collection's
+// configuration: Init of a model with other dimensions than its existing
+// collection fails with vectorstore.ErrDimensionMismatch instead of
+// silently starting an empty collection. A model used at two sizes (a
+// Matryoshka model) needs a prefix per size.
 func CollectionName(prefix string, space vectorstore.Space) string {
 	if prefix == "" {
 		prefix = DefaultCollectionPrefix
@@ -78,7 +84,7 @@ func CollectionName(prefix string, space vectorstore.Space) string {
 		sum := sha256.Sum256([]byte(space.Model))
 		model += "-" + hex.EncodeToString(sum[:4])
 	}
-	return prefix + model + "_" + strconv.Itoa(space.Dims)
+	return prefix + model
 }
 
 // Options tune a Store.
