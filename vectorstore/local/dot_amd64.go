@@ -1,0 +1,7 @@
+//go:build amd64 && !purego
+
+package local
+
+func dot(a, b []float32) float32 { return dotGeneric(a, b) }
+
+func dotBlock(q, rows []float32, out []float32) { dotBlockGeneric(q, rows, out) }

@@ -1,0 +1,703 @@
+package local
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// File formats (all integers little-endian):
+//
+//	wal.log      header: "MRVSWAL1" | dims u32 | model len u16 | model | CRC-32C of the above
+//	             entries: payload len u32 | CRC-32C(len) u32 | CRC-32C(payload) u32 | payload
+//	             payload: op u8 | seq uvarint | op data
+//	               upsert: n uvarint | n × (id, tenant, bot, source, document strings | dims × f32)
+//	               delete: tenant, bot strings | n uvarint | n × source | m uvarint | m × document
+//	snapshot.bin "MRVSSNP1" | dims u32 | model len u16 | model | seq u64 | tenants uvarint |
+//	             per tenant: tenant string | rows uvarint | rows × (id, bot, source, document | dims × f32) |
+//	             CRC-32C of everything before it u32
+//
+// Strings are a uvarint length and the bytes. Vectors are stored normalized.
+
+const (
+	walMagic  = "MRVSWAL1"
+	snapMagic = "MRVSSNP1"
+	walName   = "wal.log"
+	snapName  = "snapshot.bin"
+	opUpsert  = 1
+	opDelete  = 2
+	entryHead = 12
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// folderName is a space's folder: the model name made safe for any file
+// system, and a hash of the exact name so that two models never share one.
+func folderName(model string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(model) {
+		if b.Len() >= 48 {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' || r == '_' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	sum := sha256.Sum256([]byte(model))
+	return fmt.Sprintf("%s-%x", strings.TrimLeft(b.String(), "."), sum[:4])
+}
+
+func appendUvarint(b []byte, x uint64) []byte { return binary.AppendUvarint(b, x) }
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendUnit appends v normalized to unit length (zero stays zero).
+func appendUnit(b []byte, v []float32) []byte {
+	var ss float64
+	for _, x := range v {
+		ss += float64(x) * float64(x)
+	}
+	inv := 0.0
+	if ss != 0 {
+		inv = 1 / math.Sqrt(ss)
+	}
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(float64(x)*inv)))
+	}
+	return b
+}
+
+func recordSize(r *vectorstore.Record) int {
+	return 4*len(r.Vector) + len(r.ID) + len(r.TenantID) + len(r.BotID) + len(r.SourceID) + len(r.DocumentID) + 5*binary.MaxVarintLen64
+}
+
+func appendRecord(b []byte, r *vectorstore.Record) []byte {
+	b = appendString(b, r.ID)
+	b = appendString(b, r.TenantID)
+	b = appendString(b, r.BotID)
+	b = appendString(b, r.SourceID)
+	b = appendString(b, r.DocumentID)
+	return appendUnit(b, r.Vector)
+}
+
+func appendFilter(b []byte, f vectorstore.Filter) []byte {
+	b = appendString(b, f.TenantID)
+	b = appendString(b, f.BotID)
+	b = appendUvarint(b, uint64(len(f.SourceIDs)))
+	for _, id := range f.SourceIDs {
+		b = appendString(b, id)
+	}
+	b = appendUvarint(b, uint64(len(f.DocumentIDs)))
+	for _, id := range f.DocumentIDs {
+		b = appendString(b, id)
+	}
+	return b
+}
+
+// entryStart resets b to an entry header placeholder, the op and the next
+// sequence number.
+func (s *Store) entryStart(b []byte, op byte) []byte {
+	b = append(b[:0], make([]byte, entryHead)...)
+	b = append(b, op)
+	return appendUvarint(b, s.seq+1)
+}
+
+// commit logs the entry in s.buf (when persistent) and applies it.
+func (s *Store) commit() error {
+	if s.broken != nil {
+		return fmt.Errorf("vectorstore/local: an earlier write failed, reopen the store: %w", s.broken)
+	}
+	payload := s.buf[entryHead:]
+	if s.wal != nil {
+		binary.LittleEndian.PutUint32(s.buf[0:4], uint32(len(payload)))
+		binary.LittleEndian.PutUint32(s.buf[4:8], crc32.Checksum(s.buf[0:4], castagnoli))
+		binary.LittleEndian.PutUint32(s.buf[8:12], crc32.Checksum(payload, castagnoli))
+		if err := s.wal.append(s.buf, s.cfg.sync); err != nil {
+			if terr := s.wal.undo(); terr != nil {
+				s.broken = err
+			}
+			return fmt.Errorf("vectorstore/local: write %s: %w", filepath.Join(s.dir, walName), err)
+		}
+	}
+	if err := s.apply(payload); err != nil {
+		return fmt.Errorf("vectorstore/local: apply: %w", err) // a bug: the entry was just encoded
+	}
+	if cap(s.buf) > 4*maxEntry/2 && len(s.buf) < cap(s.buf)/4 {
+		s.buf = nil
+	}
+	return nil
+}
+
+// decoder reads a payload.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("entry too short")
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errShort
+		return 0
+	}
+	d.b = d.b[n:]
+	return x
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errShort
+		return nil
+	}
+	out := d.b[:n:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) floats(dst []float32) {
+	if d.err != nil {
+		return
+	}
+	if len(d.b) < 4*len(dst) {
+		d.err = errShort
+		return
+	}
+	decodeFloats(dst, d.b)
+	d.b = d.b[4*len(dst):]
+}
+
+func decodeFloats(dst []float32, b []byte) {
+	b = b[:4*len(dst)]
+	for i := range dst {
+		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+}
+
+// apply applies one log payload to the in-memory state.
+func (s *Store) apply(payload []byte) error {
+	if len(payload) == 0 {
+		return errShort
+	}
+	d := &decoder{b: payload[1:]}
+	seq := d.uvarint()
+	if d.err != nil {
+		return d.err
+	}
+	switch payload[0] {
+	case opUpsert:
+		n := d.uvarint()
+		for range n {
+			id, tenant := d.bytes(), d.bytes()
+			bot, src, doc := d.bytes(), d.bytes(), d.bytes()
+			if d.err != nil {
+				return d.err
+			}
+			if len(d.b) < 4*s.space.Dims {
+				return errShort
+			}
+			d.floats(s.put(tenant, id, bot, src, doc))
+		}
+	case opDelete:
+		tenant, bot := string(d.bytes()), string(d.bytes())
+		srcs := make([]string, d.uvarint())
+		for i := range srcs {
+			srcs[i] = string(d.bytes())
+		}
+		docs := make([]string, d.uvarint())
+		for i := range docs {
+			docs[i] = string(d.bytes())
+		}
+		if d.err != nil {
+			return d.err
+		}
+		s.deleteMatching(tenant, bot, srcs, docs)
+	default:
+		return fmt.Errorf("unknown op %d", payload[0])
+	}
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return errors.New("trailing bytes in entry")
+	}
+	s.seq = seq
+	return nil
+}
+
+// put inserts or replaces one record and returns where its vector goes.
+func (s *Store) put(tenant, id, bot, src, doc []byte) []float32 {
+	p := s.tenants[string(tenant)]
+	if p == nil {
+		p = newPartition(s.space.Dims, s.blockRows)
+		s.tenants[string(tenant)] = p
+	}
+	r, ok := p.index[string(id)]
+	row := int(r)
+	if !ok {
+		row, _ = p.row(string(id))
+	}
+	old := p.metas[row]
+	// Take the new references before releasing the old: IDs often stay.
+	p.metas[row] = meta{bot: s.in.refBytes(bot), source: s.in.refBytes(src), doc: s.in.refBytes(doc)}
+	s.in.unref(old.bot)
+	s.in.unref(old.source)
+	s.in.unref(old.doc)
+	return p.vec(row)
+}
+
+func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
+	p := s.tenants[tenant]
+	if p == nil {
+		return
+	}
+	c, ok := compileFilter(s.in, bot, srcs, docs)
+	if !ok {
+		return
+	}
+	all := c.any()
+	for r := p.n - 1; r >= 0; r-- {
+		if all || c.match(p.metas[r]) {
+			m := p.remove(r)
+			s.in.unref(m.bot)
+			s.in.unref(m.source)
+			s.in.unref(m.doc)
+		}
+	}
+	if p.n == 0 {
+		delete(s.tenants, tenant)
+	}
+}
+
+// walFile is the open write-ahead log.
+type walFile struct {
+	f    *os.File
+	size int64 // bytes of complete entries
+}
+
+func (w *walFile) append(b []byte, sync bool) error {
+	if _, err := w.f.Write(b); err != nil {
+		return err
+	}
+	if sync {
+		if err := w.f.Sync(); err != nil {
+			return err
+		}
+	}
+	w.size += int64(len(b))
+	return nil
+}
+
+// undo cuts a failed append off the log.
+func (w *walFile) undo() error { return w.f.Truncate(w.size) }
+
+func fileHeader(magic string, sp vectorstore.Space) []byte {
+	b := []byte(magic)
+	b = binary.LittleEndian.AppendUint32(b, uint32(sp.Dims))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(sp.Model)))
+	return append(b, sp.Model...)
+}
+
+// readHeader checks a file header against the space.
+func readHeader(r io.Reader, magic string, sp vectorstore.Space, name string) error {
+	fixed := make([]byte, len(magic)+6)
+	if _, err := io.ReadFull(r, fixed); err != nil {
+		return fmt.Errorf("vectorstore/local: %s: header: %w: %w", name, ErrCorrupt, err)
+	}
+	if string(fixed[:len(magic)]) != magic {
+		return fmt.Errorf("vectorstore/local: %s: not a %s file: %w", name, magic, ErrCorrupt)
+	}
+	dims := int(binary.LittleEndian.Uint32(fixed[len(magic):]))
+	model := make([]byte, binary.LittleEndian.Uint16(fixed[len(magic)+4:]))
+	if _, err := io.ReadFull(r, model); err != nil {
+		return fmt.Errorf("vectorstore/local: %s: header: %w: %w", name, ErrCorrupt, err)
+	}
+	if string(model) != sp.Model {
+		return fmt.Errorf("vectorstore/local: %s holds model %q, not %q: %w", name, model, sp.Model, ErrCorrupt)
+	}
+	if dims != sp.Dims {
+		return fmt.Errorf("vectorstore/local: %s holds %d-dimensional vectors, the space has %d: %w",
+			name, dims, sp.Dims, vectorstore.ErrDimensionMismatch)
+	}
+	return nil
+}
+
+// writeAtomic writes a file through a temporary one, fsyncs it, renames
+// it into place and fsyncs the folder.
+func writeAtomic(dir, name string, write func(w io.Writer) error) (int64, error) {
+	tmp := filepath.Join(dir, name+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	var size int64
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil {
+			size = st.Size()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, name))
+	}
+	if err == nil {
+		err = syncDir(dir)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	return size, nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// newWAL replaces the log with an empty one and opens it for appending.
+func (s *Store) newWAL() error {
+	hdr := fileHeader(walMagic, s.space)
+	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(hdr, castagnoli))
+	size, err := writeAtomic(s.dir, walName, func(w io.Writer) error {
+		_, err := w.Write(hdr)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: create %s: %w", filepath.Join(s.dir, walName), err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.dir, walName), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: open %s: %w", filepath.Join(s.dir, walName), err)
+	}
+	if s.wal != nil {
+		s.wal.f.Close()
+	}
+	s.wal = &walFile{f: f, size: size}
+	return nil
+}
+
+// load reads the snapshot and replays the log of s.dir. Caller holds s.mu.
+func (s *Store) load() error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("vectorstore/local: create %s: %w", s.dir, err)
+	}
+	os.Remove(filepath.Join(s.dir, snapName+".tmp"))
+	os.Remove(filepath.Join(s.dir, walName+".tmp"))
+	if err := s.loadSnapshot(); err != nil {
+		return err
+	}
+	path := filepath.Join(s.dir, walName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return s.newWAL()
+	}
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: open %s: %w", path, err)
+	}
+	good, err := s.replay(f, path)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	st, err := f.Stat()
+	if err == nil && st.Size() != good { // cut off a torn tail before appending
+		if err = f.Truncate(good); err == nil {
+			err = f.Sync()
+		}
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("vectorstore/local: %s: %w", path, err)
+	}
+	s.wal = &walFile{f: f, size: good}
+	return nil
+}
+
+// replay applies the log entries newer than the snapshot and returns the
+// offset after the last complete entry.
+func (s *Store) replay(f *os.File, path string) (int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("vectorstore/local: %s: %w", path, err)
+	}
+	size := st.Size()
+	crc := crc32.New(castagnoli)
+	br := bufio.NewReaderSize(f, 1<<20)
+	if err := readHeader(io.TeeReader(br, crc), walMagic, s.space, path); err != nil {
+		return 0, err
+	}
+	var sum [4]byte
+	if _, err := io.ReadFull(br, sum[:]); err != nil || binary.LittleEndian.Uint32(sum[:]) != crc.Sum32() {
+		return 0, fmt.Errorf("vectorstore/local: %s: header checksum: %w", path, ErrCorrupt)
+	}
+	off := int64(len(walMagic) + 6 + len(s.space.Model) + 4)
+	snapSeq := s.seq
+	var head [entryHead]byte
+	var payload []byte
+	for off < size {
+		rest := size - off
+		if rest < entryHead {
+			return off, nil // torn header
+		}
+		if _, err := io.ReadFull(br, head[:]); err != nil {
+			return 0, fmt.Errorf("vectorstore/local: read %s: %w", path, err)
+		}
+		n := int64(binary.LittleEndian.Uint32(head[0:4]))
+		if crc32.Checksum(head[0:4], castagnoli) != binary.LittleEndian.Uint32(head[4:8]) {
+			if zeros, err := allZero(head[:], br); err == nil && zeros {
+				return off, nil // a tail the file system extended but never wrote
+			}
+			return 0, fmt.Errorf("vectorstore/local: %s: entry header at offset %d: %w", path, off, ErrCorrupt)
+		}
+		if n > rest-entryHead {
+			return off, nil // torn payload
+		}
+		if n > maxEntry {
+			return 0, fmt.Errorf("vectorstore/local: %s: entry of %d bytes at offset %d: %w", path, n, off, ErrCorrupt)
+		}
+		if int64(cap(payload)) < n {
+			payload = make([]byte, n)
+		}
+		payload = payload[:n]
+		if _, err := io.ReadFull(br, payload); err != nil {
+			return 0, fmt.Errorf("vectorstore/local: read %s: %w", path, err)
+		}
+		if crc32.Checksum(payload, castagnoli) != binary.LittleEndian.Uint32(head[8:12]) {
+			if off+entryHead+n == size {
+				return off, nil // the last entry, partly written
+			}
+			return 0, fmt.Errorf("vectorstore/local: %s: entry at offset %d: checksum mismatch: %w", path, off, ErrCorrupt)
+		}
+		d := decoder{b: payload[min(1, len(payload)):]}
+		if seq := d.uvarint(); d.err == nil && seq > snapSeq {
+			if err := s.apply(payload); err != nil {
+				return 0, fmt.Errorf("vectorstore/local: %s: entry at offset %d: %v: %w", path, off, err, ErrCorrupt)
+			}
+		}
+		off += entryHead + n
+	}
+	return off, nil
+}
+
+func allZero(head []byte, r io.Reader) (bool, error) {
+	for _, c := range head {
+		if c != 0 {
+			return false, nil
+		}
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		for _, c := range buf[:n] {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		if err == io.EOF {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+}
+
+// loadSnapshot reads snapshot.bin, if any, into the (empty) state.
+func (s *Store) loadSnapshot() error {
+	path := filepath.Join(s.dir, snapName)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: open %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: %s: %w", path, err)
+	}
+	if st.Size() < 4 {
+		return fmt.Errorf("vectorstore/local: %s: truncated: %w", path, ErrCorrupt)
+	}
+	crc := crc32.New(castagnoli)
+	r := &snapReader{r: bufio.NewReaderSize(io.TeeReader(io.LimitReader(f, st.Size()-4), crc), 1<<20)}
+	if err := readHeader(r.r, snapMagic, s.space, path); err != nil {
+		return err
+	}
+	seq := r.u64()
+	tenants := r.uvarint()
+	vecBytes := make([]byte, 4*s.space.Dims)
+	for t := uint64(0); t < tenants && r.err == nil; t++ {
+		tenant := r.str()
+		rows := r.uvarint()
+		for i := uint64(0); i < rows && r.err == nil; i++ {
+			id, bot, src, doc := r.str(), r.str(), r.str(), r.str()
+			r.read(vecBytes)
+			if r.err != nil {
+				break
+			}
+			decodeFloats(s.put([]byte(tenant), []byte(id), []byte(bot), []byte(src), []byte(doc)), vecBytes)
+		}
+	}
+	if r.err == nil {
+		var extra [1]byte
+		if n, _ := r.r.Read(extra[:]); n != 0 {
+			r.err = errors.New("trailing bytes")
+		}
+	}
+	var sum [4]byte
+	if r.err == nil {
+		_, r.err = io.ReadFull(f, sum[:])
+	}
+	if r.err != nil || binary.LittleEndian.Uint32(sum[:]) != crc.Sum32() {
+		s.tenants, s.in = map[string]*partition{}, newInterner()
+		return fmt.Errorf("vectorstore/local: %s: checksum or format error (%v): %w", path, r.err, ErrCorrupt)
+	}
+	s.seq = seq
+	s.snapSize = st.Size()
+	return nil
+}
+
+type snapReader struct {
+	r   *bufio.Reader
+	err error
+}
+
+func (r *snapReader) read(b []byte) {
+	if r.err == nil {
+		_, r.err = io.ReadFull(r.r, b)
+	}
+}
+
+func (r *snapReader) u64() uint64 {
+	var b [8]byte
+	r.read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func (r *snapReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	var x uint64
+	x, r.err = binary.ReadUvarint(r.r)
+	return x
+}
+
+func (r *snapReader) str() string {
+	n := r.uvarint()
+	if r.err != nil || n > 1<<30 {
+		if r.err == nil {
+			r.err = errShort
+		}
+		return ""
+	}
+	b := make([]byte, n)
+	r.read(b)
+	return string(b)
+}
+
+// needCompaction reports whether the log has outgrown the threshold and
+// the last snapshot. Caller holds s.mu.
+func (s *Store) needCompaction() bool {
+	if s.wal == nil || s.cfg.compaction <= 0 {
+		return false
+	}
+	return s.wal.size >= s.cfg.compaction && s.wal.size >= s.snapSize
+}
+
+// compact writes a snapshot and starts an empty log. It holds the read
+// lock, so searches go on while writers wait.
+func (s *Store) compact(force bool) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed || s.wal == nil || (!force && !s.needCompaction()) {
+		return nil
+	}
+	hash := crc32.New(castagnoli)
+	size, err := writeAtomic(s.dir, snapName, func(w io.Writer) error {
+		return s.writeSnapshot(io.MultiWriter(w, hash), w, hash)
+	})
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: write %s: %w", filepath.Join(s.dir, snapName), err)
+	}
+	s.snapSize = size
+	return s.newWAL()
+}
+
+func (s *Store) writeSnapshot(w, raw io.Writer, crc hash.Hash32) error {
+	b := fileHeader(snapMagic, s.space)
+	b = binary.LittleEndian.AppendUint64(b, s.seq)
+	b = appendUvarint(b, uint64(len(s.tenants)))
+	for tenant, p := range s.tenants {
+		b = appendString(b, tenant)
+		b = appendUvarint(b, uint64(p.n))
+		for r := 0; r < p.n; r++ {
+			m := p.metas[r]
+			b = appendString(b, p.ids[r])
+			b = appendString(b, s.in.strs[m.bot])
+			b = appendString(b, s.in.strs[m.source])
+			b = appendString(b, s.in.strs[m.doc])
+			for _, x := range p.vec(r) {
+				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+			}
+			if len(b) >= 256<<10 {
+				if _, err := w.Write(b); err != nil {
+					return err
+				}
+				b = b[:0]
+			}
+		}
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	_, err := raw.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}

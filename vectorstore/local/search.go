@@ -1,0 +1,287 @@
+package local
+
+import (
+	"slices"
+	"sync"
+)
+
+// hit is a candidate match: a row and its score.
+type hit struct {
+	score float32
+	row   int32
+}
+
+// topK is a bounded min-heap of the best k hits seen so far.
+type topK struct {
+	k int
+	h []hit
+}
+
+func (t *topK) push(score float32, row int32) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, hit{score, row})
+		// sift up
+		i := len(t.h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if t.h[p].score <= t.h[i].score {
+				break
+			}
+			t.h[p], t.h[i] = t.h[i], t.h[p]
+			i = p
+		}
+		return
+	}
+	if score <= t.h[0].score {
+		return
+	}
+	t.h[0] = hit{score, row}
+	// sift down
+	i, n := 0, len(t.h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && t.h[r].score < t.h[l].score {
+			m = r
+		}
+		if t.h[i].score <= t.h[m].score {
+			break
+		}
+		t.h[i], t.h[m] = t.h[m], t.h[i]
+		i = m
+	}
+}
+
+// full reports whether the heap holds k hits, and the worst of them.
+func (t *topK) threshold() (float32, bool) {
+	if len(t.h) < t.k {
+		return 0, false
+	}
+	return t.h[0].score, true
+}
+
+// compiled is a Filter translated to interned numbers.
+type compiled struct {
+	bot     int32 // -1: any
+	sources []int32
+	docs    []int32
+	srcSet  map[int32]struct{}
+	docSet  map[int32]struct{}
+}
+
+func (c *compiled) any() bool {
+	return c.bot < 0 && c.sources == nil && c.docs == nil
+}
+
+func (c *compiled) match(m meta) bool {
+	if c.bot >= 0 && m.bot != c.bot {
+		return false
+	}
+	if c.sources != nil && !inSet(m.source, c.sources, c.srcSet) {
+		return false
+	}
+	if c.docs != nil && !inSet(m.doc, c.docs, c.docSet) {
+		return false
+	}
+	return true
+}
+
+func inSet(x int32, list []int32, set map[int32]struct{}) bool {
+	if set != nil {
+		_, ok := set[x]
+		return ok
+	}
+	for _, y := range list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// compileFilter translates the narrowing fields of a filter. ok is false
+// when no record can match (an ID no record uses).
+func compileFilter(in *interner, botID string, sourceIDs, docIDs []string) (c compiled, ok bool) {
+	c.bot = -1
+	if botID != "" {
+		n, found := in.lookup(botID)
+		if !found {
+			return c, false
+		}
+		c.bot = n
+	}
+	var set map[int32]struct{}
+	if c.sources, set, ok = compileList(in, sourceIDs); !ok {
+		return c, false
+	}
+	c.srcSet = set
+	if c.docs, set, ok = compileList(in, docIDs); !ok {
+		return c, false
+	}
+	c.docSet = set
+	return c, true
+}
+
+func compileList(in *interner, ids []string) ([]int32, map[int32]struct{}, bool) {
+	if len(ids) == 0 {
+		return nil, nil, true
+	}
+	list := make([]int32, 0, len(ids))
+	for _, id := range ids {
+		if n, found := in.lookup(id); found && id != "" {
+			list = append(list, n)
+		}
+	}
+	if len(list) == 0 {
+		return nil, nil, false
+	}
+	var set map[int32]struct{}
+	if len(list) > 16 {
+		set = make(map[int32]struct{}, len(list))
+		for _, n := range list {
+			set[n] = struct{}{}
+		}
+	}
+	return list, set, true
+}
+
+// scanChunk is how many rows a scan scores at once.
+const scanChunk = 64
+
+// scan scores rows [from, to) of p against q (unit length) and keeps the
+// best k in t.
+func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, minScore float32, t *topK) {
+	dims := p.dims
+	filtered := !c.any()
+	var scores [scanChunk]float32
+	for r := from; r < to; {
+		b := p.blocks[r/p.blockRows]
+		off := r % p.blockRows
+		end := min(to-r+off, p.blockRows, off+scanChunk)
+		n := end - off
+		if filtered {
+			for j := 0; j < n; j++ {
+				row := r + j
+				if !c.match(p.metas[row]) {
+					continue
+				}
+				s := dot(q, b[(off+j)*dims:(off+j+1)*dims])
+				if useMin && s < minScore {
+					continue
+				}
+				t.push(s, int32(row))
+			}
+		} else {
+			dotBlock(q, b[off*dims:end*dims], scores[:n])
+			th, full := t.threshold()
+			for j, s := range scores[:n] {
+				if full && s <= th {
+					continue
+				}
+				if useMin && s < minScore {
+					continue
+				}
+				t.push(s, int32(r+j))
+				th, full = t.threshold()
+			}
+		}
+		r += n
+	}
+}
+
+// parallelMin is the partition size from which a search uses several
+// goroutines.
+const parallelMin = 16384
+
+// search returns the best k rows, best first.
+func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScore float32, workers int) []hit {
+	k = min(k, p.n)
+	if k == 0 {
+		return nil
+	}
+	if workers > p.n/(parallelMin/2) {
+		workers = p.n / (parallelMin / 2)
+	}
+	var all []hit
+	if workers <= 1 {
+		t := topK{k: k, h: make([]hit, 0, k)}
+		p.scan(q, 0, p.n, c, useMin, minScore, &t)
+		all = t.h
+	} else {
+		heaps := make([]topK, workers)
+		var wg sync.WaitGroup
+		per := (p.n + workers - 1) / workers
+		for w := range heaps {
+			heaps[w] = topK{k: k, h: make([]hit, 0, k)}
+			from, to := w*per, min((w+1)*per, p.n)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.scan(q, from, to, c, useMin, minScore, &heaps[w])
+			}()
+		}
+		wg.Wait()
+		all = make([]hit, 0, workers*k)
+		for _, t := range heaps {
+			all = append(all, t.h...)
+		}
+	}
+	slices.SortFunc(all, func(a, b hit) int {
+		switch {
+		case a.score > b.score:
+			return -1
+		case a.score < b.score:
+			return 1
+		}
+		return compareStrings(p.ids[a.row], p.ids[b.row])
+	})
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dotGeneric is the portable dot product: eight independent accumulators.
+func dotGeneric(a, b []float32) float32 {
+	n := len(a)
+	b = b[:n]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := a[i : i+8 : i+8]
+		y := b[i : i+8 : i+8]
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+		s4 += x[4] * y[4]
+		s5 += x[5] * y[5]
+		s6 += x[6] * y[6]
+		s7 += x[7] * y[7]
+	}
+	for ; i < n; i++ {
+		s0 += a[i] * b[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// dotBlockGeneric scores the len(out) vectors of rows against q.
+func dotBlockGeneric(q, rows []float32, out []float32) {
+	d := len(q)
+	for j := range out {
+		out[j] = dotGeneric(q, rows[j*d:(j+1)*d])
+	}
+}

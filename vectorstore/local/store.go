@@ -1,0 +1,409 @@
+// Package local is MiniRAG's embedded vector store: exact (brute-force)
+// cosine search in process memory, persisted to a folder so that a restart
+// keeps the index, with writes that survive a crash at any point.
+//
+//	Open(dir) ──► Store ──Init(Space)──► dir/<model>-<hash>/
+//	                                       snapshot.bin  all records up to a sequence number
+//	                                       wal.log       every Upsert/Delete batch since
+//
+// # Data layout
+//
+// Records are kept per tenant (a partition). A partition keeps its vectors,
+// normalized to unit length, in blocks of contiguous float32s (about 1 MiB
+// each), with parallel arrays of record IDs and of the bot, source and
+// document IDs interned as int32. Memory is therefore close to the raw
+// vector bytes: per record, dims*4 bytes plus its ID string, a map entry and
+// 12 bytes of filter IDs. Deleting swaps the last row into the hole.
+//
+// # Search
+//
+// Search scans only the query's tenant partition: a dot product per row
+// (vectors are unit length, so it is the cosine similarity), a bounded
+// min-heap for the top k, and filters compared as integers. Partitions
+// above 16,384 rows are scanned by several goroutines (GOMAXPROCS by
+// default, see WithParallelism). On amd64 with AVX2 and FMA the dot product
+// is vectorized assembly; elsewhere (or with the purego build tag) it is
+// portable Go. A zero vector, stored or queried, scores 0 against every
+// vector.
+//
+// # Durability
+//
+// Every Upsert or Delete batch is appended to the write-ahead log as one
+// entry (length, CRC-32C of the length, CRC-32C of the payload) and, by
+// default, fsynced before the call returns (WithSync(false) leaves flushing
+// to the OS: a process crash loses nothing, a power cut may lose the last
+// batches). A batch larger than 64 MiB of log is split into several entries
+// and is atomic per entry only. When the log outgrows both the compaction
+// threshold (WithCompactionThreshold, 64 MiB by default) and the last
+// snapshot, the store writes a new snapshot to a temporary file, fsyncs it,
+// renames it over snapshot.bin, fsyncs the folder, then starts an empty
+// log the same way. Init loads the snapshot and replays the log entries
+// newer than it. An incomplete last entry (a write torn by a crash) is
+// ignored and cut off; a damaged entry anywhere else, or a damaged
+// snapshot, makes Init fail with ErrCorrupt rather than silently drop data:
+// remove the space's folder and rebuild the index from Storage, which holds
+// the text.
+//
+// A folder must be used by one Store at a time (there is no lock between
+// processes).
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// ErrClosed is returned by a method called after Close.
+var ErrClosed = errors.New("vectorstore/local: store is closed")
+
+// ErrCorrupt reports a damaged snapshot or write-ahead log entry found by
+// Init. The message names the file and offset.
+var ErrCorrupt = errors.New("vectorstore/local: corrupt data file")
+
+const (
+	defaultCompaction = 64 << 20
+	maxEntry          = 64 << 20
+	blockBytes        = 1 << 20
+)
+
+type config struct {
+	sync       bool
+	compaction int64
+	workers    int
+}
+
+// Option configures a Store.
+type Option func(*config)
+
+// WithSync sets whether each Upsert and Delete fsyncs the write-ahead log
+// before returning. The default, true, makes every returned write survive a
+// power cut; false survives a process crash only, and writes much faster on
+// slow disks.
+func WithSync(sync bool) Option { return func(c *config) { c.sync = sync } }
+
+// WithCompactionThreshold sets the write-ahead log size from which the store
+// writes a snapshot and starts a new log (only once the log is also larger
+// than the last snapshot, so compaction costs stay linear). The default is
+// 64 MiB; n <= 0 disables automatic compaction (Compact still works).
+func WithCompactionThreshold(n int64) Option { return func(c *config) { c.compaction = n } }
+
+// WithParallelism sets how many goroutines at most scan a large partition
+// in one Search. The default, 0, means runtime.GOMAXPROCS(0).
+func WithParallelism(n int) Option { return func(c *config) { c.workers = n } }
+
+// Store is the embedded vector store. It implements vectorstore.VectorStore
+// and is safe for concurrent use: searches run in parallel, writes one at a
+// time.
+type Store struct {
+	root string
+	cfg  config
+
+	mu        sync.RWMutex
+	compactMu sync.Mutex // one compaction at a time
+	inited    bool
+	closed    bool
+	space     vectorstore.Space
+	blockRows int
+	tenants   map[string]*partition
+	in        *interner
+	seq       uint64 // last sequence number applied
+
+	// Persistence (dir == "" in memory).
+	dir      string
+	wal      *walFile
+	snapSize int64
+	broken   error // a failed log write that could not be undone
+	buf      []byte
+}
+
+var _ vectorstore.VectorStore = (*Store)(nil)
+
+// Open returns a Store keeping its spaces under dir (created if missing),
+// or only in memory when dir is "". Nothing is read until Init.
+func Open(dir string, opts ...Option) (*Store, error) {
+	cfg := config{sync: true, compaction: defaultCompaction}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("vectorstore/local: create %s: %w", dir, err)
+		}
+	}
+	return &Store{root: dir, cfg: cfg}, nil
+}
+
+// Init loads or creates the space's folder (dir/<sanitized model>-<hash>).
+// Its files record the dimensions: a space created with other Dims fails
+// with an error wrapping vectorstore.ErrDimensionMismatch. Init again with
+// the same Space does nothing; a Store serves one Space.
+func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vectorstore/local: init: %w", err)
+	}
+	v := &record.ValidationError{}
+	if space.Model == "" {
+		v.Add("model", "is required")
+	}
+	if space.Dims <= 0 {
+		v.Add("dims", "must be positive")
+	}
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("vectorstore/local: init: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	if s.inited {
+		switch {
+		case space == s.space:
+			return nil
+		case space.Model == s.space.Model:
+			return fmt.Errorf("vectorstore/local: init: space %q has %d dimensions, not %d: %w",
+				space.Model, s.space.Dims, space.Dims, vectorstore.ErrDimensionMismatch)
+		default:
+			return fmt.Errorf("vectorstore/local: init: %w", record.Invalid("model",
+				fmt.Sprintf("this store already serves model %q; open another Store for %q", s.space.Model, space.Model)))
+		}
+	}
+	s.space = space
+	s.blockRows = max(16, blockBytes/(4*space.Dims))
+	s.tenants = map[string]*partition{}
+	s.in = newInterner()
+	s.seq = 0
+	if s.root != "" {
+		s.dir = filepath.Join(s.root, folderName(space.Model))
+		if err := s.load(); err != nil {
+			s.tenants, s.in, s.dir = nil, nil, ""
+			if s.wal != nil {
+				s.wal.f.Close()
+				s.wal = nil
+			}
+			return err
+		}
+	}
+	s.inited = true
+	return nil
+}
+
+// ready reports why the store cannot serve a call. Caller holds s.mu.
+func (s *Store) ready() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if !s.inited {
+		return vectorstore.ErrNotInitialized
+	}
+	return nil
+}
+
+func (s *Store) checkVector(field string, vec []float32) error {
+	if len(vec) != s.space.Dims {
+		return fmt.Errorf("vectorstore/local: %s has %d dimensions, the space has %d: %w",
+			field, len(vec), s.space.Dims, vectorstore.ErrDimensionMismatch)
+	}
+	for _, x := range vec {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("vectorstore/local: %w", record.Invalid(field, "contains NaN or infinity"))
+		}
+	}
+	return nil
+}
+
+// Upsert inserts or replaces records by (TenantID, ID); within recs, the
+// last record with an ID wins. A batch with an invalid record stores
+// nothing.
+func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vectorstore/local: upsert: %w", err)
+	}
+	s.mu.Lock()
+	if err := s.ready(); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.TenantID == "" {
+			s.mu.Unlock()
+			return fmt.Errorf("vectorstore/local: records[%d]: %w", i, record.ErrEmptyTenant)
+		}
+		if r.ID == "" {
+			s.mu.Unlock()
+			return fmt.Errorf("vectorstore/local: %w", record.Invalid(fmt.Sprintf("records[%d].id", i), "is required"))
+		}
+		if err := s.checkVector(fmt.Sprintf("records[%d].vector", i), r.Vector); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
+	err := s.upsertLocked(recs)
+	compact := err == nil && s.needCompaction()
+	s.mu.Unlock()
+	if compact {
+		return s.compact(false)
+	}
+	return err
+}
+
+func (s *Store) upsertLocked(recs []vectorstore.Record) error {
+	for len(recs) > 0 {
+		s.buf = s.entryStart(s.buf, opUpsert)
+		n := 0
+		for n < len(recs) && (n == 0 || len(s.buf) < maxEntry-recordSize(&recs[n])) {
+			n++
+		}
+		s.buf = appendUvarint(s.buf, uint64(n))
+		for i := range recs[:n] {
+			s.buf = appendRecord(s.buf, &recs[i])
+		}
+		if err := s.commit(); err != nil {
+			return err
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// Delete removes every record of f.TenantID matching f.
+func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vectorstore/local: delete: %w", err)
+	}
+	if err := vectorstore.ValidateFilter(f); err != nil {
+		return fmt.Errorf("vectorstore/local: delete: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.ready(); err != nil {
+		return err
+	}
+	p := s.tenants[f.TenantID]
+	if p == nil {
+		return nil
+	}
+	c, ok := compileFilter(s.in, f.BotID, f.SourceIDs, f.DocumentIDs)
+	if !ok {
+		return nil
+	}
+	if !c.any() && !slicesContainsFunc(p.metas, c.match) {
+		return nil // nothing to delete: no log entry
+	}
+	s.buf = s.entryStart(s.buf, opDelete)
+	s.buf = appendFilter(s.buf, f)
+	return s.commit()
+}
+
+func slicesContainsFunc(ms []meta, fn func(meta) bool) bool {
+	for _, m := range ms {
+		if fn(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// Search returns the q.TopK records of q.Filter.TenantID closest to
+// q.Vector, best first (ties by ID).
+func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("vectorstore/local: search: %w", err)
+	}
+	if err := vectorstore.ValidateFilter(q.Filter); err != nil {
+		return nil, fmt.Errorf("vectorstore/local: search: %w", err)
+	}
+	if q.TopK <= 0 {
+		return nil, fmt.Errorf("vectorstore/local: search: %w", record.Invalid("top_k", "must be positive"))
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.ready(); err != nil {
+		return nil, err
+	}
+	if err := s.checkVector("query.vector", q.Vector); err != nil {
+		return nil, err
+	}
+	p := s.tenants[q.Filter.TenantID]
+	if p == nil {
+		return []vectorstore.Match{}, nil
+	}
+	c, ok := compileFilter(s.in, q.Filter.BotID, q.Filter.SourceIDs, q.Filter.DocumentIDs)
+	if !ok {
+		return []vectorstore.Match{}, nil
+	}
+	qv := make([]float32, len(q.Vector))
+	normalizeInto(qv, q.Vector)
+	workers := s.cfg.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	hits := p.search(qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
+	out := make([]vectorstore.Match, len(hits))
+	for i, h := range hits {
+		out[i] = vectorstore.Match{ID: p.ids[h.row], Score: h.score}
+	}
+	return out, nil
+}
+
+// Len returns how many records tenantID has (0 before Init or after Close).
+func (s *Store) Len(tenantID string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if p := s.tenants[tenantID]; p != nil {
+		return p.n
+	}
+	return 0
+}
+
+// Compact writes a snapshot of the space and starts an empty write-ahead
+// log now, whatever their sizes. It does nothing for a memory-only store.
+func (s *Store) Compact(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vectorstore/local: compact: %w", err)
+	}
+	s.mu.RLock()
+	err := s.ready()
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	return s.compact(true)
+}
+
+// Close flushes and closes the write-ahead log and releases the memory.
+// Closing twice is not an error; every other method then fails with
+// ErrClosed.
+func (s *Store) Close() error {
+	s.compactMu.Lock() // wait for a running compaction
+	defer s.compactMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.tenants, s.in, s.buf = nil, nil, nil
+	if s.wal == nil {
+		return nil
+	}
+	err := s.wal.f.Sync()
+	if cerr := s.wal.f.Close(); err == nil {
+		err = cerr
+	}
+	s.wal = nil
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: close %s: %w", s.dir, err)
+	}
+	return nil
+}
