@@ -1,0 +1,171 @@
+package minirag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/minirag/minirag/chunk"
+	"github.com/minirag/minirag/embed"
+	"github.com/minirag/minirag/internal/fernet"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// Config configures a Client. Only Storage is required.
+//
+// Config holds secrets (encryption keys, JWT keys): its String, GoString,
+// LogValue and MarshalJSON methods redact them.
+type Config struct {
+	// Storage persists every record (required). The Client owns it:
+	// Client.Close closes it.
+	Storage storage.Storage
+
+	// VectorStore holds chunk vectors; used by ingestion and search
+	// (optional until then). The Client owns it: Client.Close closes it.
+	VectorStore vectorstore.VectorStore
+	// Embedder embeds chunks and queries; used by ingestion and search.
+	Embedder embed.Embedder
+	// Chunker splits normalized documents; used by ingestion.
+	Chunker chunk.Chunker
+
+	// EncryptionKeys are Fernet keys (URL-safe base64 of 32 bytes, see
+	// GenerateEncryptionKey) for bot credentials. The first encrypts; all
+	// decrypt, so a new key is rotated in by putting it first and calling
+	// Client.RotateCredentials before dropping the old one. Without keys
+	// the Client works, but every call that sets or reads credentials
+	// fails with ErrNoEncryptionKey. Keep keys in a secret manager.
+	EncryptionKeys []string
+
+	// JWT configures session tokens. The zero value disables them: JWTs
+	// are then rejected and IssueSession fails.
+	JWT JWTConfig
+
+	// Logger receives the Client's logs (never a secret). Nil is silent.
+	Logger *slog.Logger
+
+	// Now returns the current time; nil means time.Now. For tests.
+	Now func() time.Time
+}
+
+// String redacts secrets.
+func (c Config) String() string {
+	return fmt.Sprintf("minirag.Config{Storage:%T, VectorStore:%T, Embedder:%T, Chunker:%T, EncryptionKeys:%s, JWT:%s}",
+		c.Storage, c.VectorStore, c.Embedder, c.Chunker, redactedCount(len(c.EncryptionKeys)), c.JWT)
+}
+
+// GoString redacts secrets.
+func (c Config) GoString() string { return c.String() }
+
+// LogValue redacts secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("storage", fmt.Sprintf("%T", c.Storage)),
+		slog.Int("encryption_keys", len(c.EncryptionKeys)),
+		slog.Any("jwt", c.JWT),
+	)
+}
+
+// MarshalJSON redacts secrets.
+func (c Config) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf(`{"storage":%q,"encryption_keys":%d,"jwt":%q}`,
+		fmt.Sprintf("%T", c.Storage), len(c.EncryptionKeys), c.JWT.String())), nil
+}
+
+func redactedCount(n int) string {
+	if n == 0 {
+		return "[]"
+	}
+	return fmt.Sprintf("[%d REDACTED]", n)
+}
+
+// Client is the entry point of the SDK: it bootstraps tenants,
+// authenticates callers and hands out tenant-scoped handles (Tenant,
+// Scoped) through which everything else is done. A Client is safe for
+// concurrent use.
+type Client struct {
+	store  storage.Storage
+	vec    vectorstore.VectorStore
+	emb    embed.Embedder
+	chunk  chunk.Chunker
+	keys   *fernet.Keyring // nil without EncryptionKeys
+	jwt    *jwtCodec       // nil when JWT is not configured
+	log    *slog.Logger
+	nowFn  func() time.Time
+}
+
+// New validates cfg and returns a Client. Errors name the bad field, never
+// a key's value.
+func New(cfg Config) (*Client, error) {
+	if cfg.Storage == nil {
+		return nil, fmt.Errorf("minirag: Config.Storage is required")
+	}
+	c := &Client{
+		store: cfg.Storage,
+		vec:   cfg.VectorStore,
+		emb:   cfg.Embedder,
+		chunk: cfg.Chunker,
+		log:   cfg.Logger,
+		nowFn: cfg.Now,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.nowFn == nil {
+		c.nowFn = time.Now
+	}
+	if len(cfg.EncryptionKeys) > 0 {
+		k, err := fernet.ParseKeys(cfg.EncryptionKeys)
+		if err != nil {
+			return nil, fmt.Errorf("minirag: Config.EncryptionKeys: %w", err)
+		}
+		c.keys = k
+	}
+	j, err := newJWTCodec(cfg.JWT, c.now)
+	if err != nil {
+		return nil, err
+	}
+	c.jwt = j
+	return c, nil
+}
+
+// GenerateEncryptionKey returns a new random Fernet key for
+// Config.EncryptionKeys.
+func GenerateEncryptionKey() (string, error) {
+	k, err := fernet.GenerateKey()
+	if err != nil {
+		return "", fmt.Errorf("minirag: %w", err)
+	}
+	return k, nil
+}
+
+// Storage returns the Client's Storage, for maintenance and for code that
+// needs a call the SDK does not wrap. Its calls bypass scope checks.
+func (c *Client) Storage() storage.Storage { return c.store }
+
+// Close closes the Storage and, when set, the VectorStore.
+func (c *Client) Close() error {
+	var errs []error
+	if c.vec != nil {
+		if err := c.vec.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("minirag: close vector store: %w", err))
+		}
+	}
+	if err := c.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("minirag: close storage: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// now returns the current time in UTC truncated to microseconds, the
+// precision every Storage keeps.
+func (c *Client) now() time.Time {
+	return c.nowFn().UTC().Truncate(time.Microsecond)
+}
+
+// inTx runs fn in a storage transaction.
+func (c *Client) inTx(ctx context.Context, fn func(tx storage.Storage) error) error {
+	return c.store.InTx(ctx, fn)
+}

@@ -1,0 +1,243 @@
+package minirag
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/minirag/minirag/internal/id"
+	"github.com/minirag/minirag/loader"
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
+)
+
+// SourceParams are the inputs of TenantHandle.CreateSource.
+type SourceParams struct {
+	// BotID is a live bot of the tenant (required).
+	BotID string `json:"bot_id"`
+	// Name is required (at most 200 characters).
+	Name string `json:"name"`
+	// Type is text, file or url.
+	Type SourceType `json:"type"`
+	// Config is the type's configuration: a loader.TextConfig,
+	// loader.FileConfig or loader.URLConfig (or a pointer to one), or its
+	// JSON as json.RawMessage or []byte. It is validated by
+	// loader.ParseConfig; errors name fields as "config.<name>".
+	Config any `json:"config"`
+}
+
+// SourceUpdate is a partial update of a source: nil fields stay as they
+// are. The resulting type and configuration are validated together, so
+// changing Type usually needs a new Config.
+type SourceUpdate struct {
+	BotID *string     `json:"bot_id,omitempty"`
+	Name  *string     `json:"name,omitempty"`
+	Type  *SourceType `json:"type,omitempty"`
+	// Config, when not nil, replaces the configuration (as in
+	// SourceParams.Config).
+	Config any `json:"config,omitempty"`
+}
+
+// sourceConfigJSON validates cfg for type t and returns its canonical JSON.
+func sourceConfigJSON(t SourceType, cfg any) (json.RawMessage, error) {
+	var raw json.RawMessage
+	switch c := cfg.(type) {
+	case nil:
+		return nil, record.Invalid("config", "is required")
+	case json.RawMessage:
+		raw = c
+	case []byte:
+		raw = c
+	case string:
+		raw = json.RawMessage(c)
+	default:
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, record.Invalid("config", "cannot be encoded as JSON")
+		}
+		raw = b
+	}
+	parsed, err := loader.ParseConfig(t, raw)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(parsed)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: encode source config: %w", err)
+	}
+	return b, nil
+}
+
+// checkSourceBot reports an input error naming "bot_id" unless botID is a
+// live bot of the tenant.
+func checkSourceBot(ctx context.Context, st storage.Storage, tenantID, botID string, v *record.ValidationError) error {
+	if botID == "" {
+		v.Add("bot_id", "is required")
+		return nil
+	}
+	_, err := st.GetBot(ctx, tenantID, botID)
+	if errors.Is(err, ErrNotFound) {
+		v.Add("bot_id", "does not name a bot of this tenant")
+		return nil
+	}
+	return err
+}
+
+// CreateSource creates a source in status pending. A bot of another
+// tenant, deleted or unknown is ErrInvalidInput naming "bot_id". Needs the
+// admin scope.
+func (h *TenantHandle) CreateSource(ctx context.Context, p SourceParams) (Source, error) {
+	if err := h.authorizeAdmin(); err != nil {
+		return Source{}, err
+	}
+	var v record.ValidationError
+	name := strings.TrimSpace(p.Name)
+	checkName(&v, "name", name, true)
+	var cfg json.RawMessage
+	if !p.Type.Valid() {
+		v.Add("type", "must be one of text, file, url")
+	} else {
+		c, err := sourceConfigJSON(p.Type, p.Config)
+		if err := mergeValidation(&v, err); err != nil {
+			return Source{}, err
+		}
+		cfg = c
+	}
+	if err := checkSourceBot(ctx, h.c.store, h.p.TenantID, p.BotID, &v); err != nil {
+		return Source{}, fmt.Errorf("minirag: create source: %w", err)
+	}
+	if err := v.Err(); err != nil {
+		return Source{}, err
+	}
+	now := h.c.now()
+	s := Source{
+		ID:        id.New(),
+		TenantID:  h.p.TenantID,
+		BotID:     p.BotID,
+		Name:      name,
+		Type:      p.Type,
+		Config:    cfg,
+		Status:    StatusPending,
+		CreatedAt: now,
+		UpdatedAt: now,
+	}
+	if err := h.c.store.CreateSource(ctx, s); err != nil {
+		return Source{}, fmt.Errorf("minirag: create source: %w", err)
+	}
+	h.c.log.LogAttrs(ctx, slogInfo, "source created", attrTenant(s.TenantID), attrBot(s.BotID))
+	return s, nil
+}
+
+// mergeValidation adds the fields of a *ValidationError to v and returns
+// nil, or returns err when it is another error.
+func mergeValidation(v *record.ValidationError, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		v.Fields = append(v.Fields, ve.Fields...)
+		return nil
+	}
+	return err
+}
+
+// ListSources lists the tenant's sources, oldest first; only those of
+// botID when it is not empty. Needs the admin scope.
+func (h *TenantHandle) ListSources(ctx context.Context, botID string) ([]Source, error) {
+	if err := h.authorizeAdmin(); err != nil {
+		return nil, err
+	}
+	ss, err := h.c.store.ListSources(ctx, h.p.TenantID, botID)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: list sources: %w", err)
+	}
+	return ss, nil
+}
+
+// GetSource returns a source of the tenant. Needs the admin scope.
+func (h *TenantHandle) GetSource(ctx context.Context, sourceID string) (Source, error) {
+	if err := h.authorizeAdmin(); err != nil {
+		return Source{}, err
+	}
+	s, err := h.c.store.GetSource(ctx, h.p.TenantID, sourceID)
+	if err != nil {
+		return Source{}, fmt.Errorf("minirag: get source: %w", err)
+	}
+	return s, nil
+}
+
+// UpdateSource changes the fields of u that are set and returns the
+// source. Its ingestion state is unchanged (ingest it again to apply a new
+// configuration). Needs the admin scope.
+func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u SourceUpdate) (Source, error) {
+	if err := h.authorizeAdmin(); err != nil {
+		return Source{}, err
+	}
+	var out Source
+	var v record.ValidationError
+	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
+		s, err := tx.GetSource(ctx, h.p.TenantID, sourceID)
+		if err != nil {
+			return err
+		}
+		if u.Name != nil {
+			s.Name = strings.TrimSpace(*u.Name)
+			checkName(&v, "name", s.Name, true)
+		}
+		if u.BotID != nil && *u.BotID != s.BotID {
+			s.BotID = *u.BotID
+			if err := checkSourceBot(ctx, tx, h.p.TenantID, s.BotID, &v); err != nil {
+				return err
+			}
+		}
+		cfg := any(s.Config)
+		if u.Config != nil {
+			cfg = u.Config
+		}
+		if u.Type != nil {
+			s.Type = *u.Type
+		}
+		if !s.Type.Valid() {
+			v.Add("type", "must be one of text, file, url")
+		} else if u.Type != nil || u.Config != nil {
+			c, err := sourceConfigJSON(s.Type, cfg)
+			if err := mergeValidation(&v, err); err != nil {
+				return err
+			}
+			s.Config = c
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		s.UpdatedAt = h.c.now()
+		if err := tx.UpdateSource(ctx, s); err != nil {
+			return err
+		}
+		out = s
+		return nil
+	})
+	if v.Err() != nil {
+		return Source{}, v.Err()
+	}
+	if err != nil {
+		return Source{}, fmt.Errorf("minirag: update source: %w", err)
+	}
+	h.c.log.LogAttrs(ctx, slogInfo, "source updated", attrTenant(out.TenantID), attrBot(out.BotID))
+	return out, nil
+}
+
+// DeleteSource deletes a source with its documents, chunks and jobs.
+// Needs the admin scope.
+func (h *TenantHandle) DeleteSource(ctx context.Context, sourceID string) error {
+	if err := h.authorizeAdmin(); err != nil {
+		return err
+	}
+	if err := h.c.store.DeleteSource(ctx, h.p.TenantID, sourceID); err != nil {
+		return fmt.Errorf("minirag: delete source: %w", err)
+	}
+	h.c.log.LogAttrs(ctx, slogInfo, "source deleted", attrTenant(h.p.TenantID))
+	return nil
+}
