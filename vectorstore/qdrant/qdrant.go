@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	qc "github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
@@ -117,8 +118,8 @@ type Config struct {
 	// Port of Qdrant's gRPC API (default 6334; 6333 is the REST API).
 	Port int
 	// APIKey is sent in the "api-key" header when set. Use it with UseTLS:
-	// without TLS the key crosses the network in clear (and the go-client
-	// logs a warning on slog.Default).
+	// without TLS the key crosses the network in clear (Dial then logs a
+	// warning on Logger).
 	APIKey string
 	// UseTLS turns on TLS; TLSConfig, when set, replaces the default (TLS
 	// 1.3, system roots).
@@ -221,14 +222,23 @@ func Dial(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("qdrant: dial: %w", record.Invalid("port", "must be between 1 and 65535"))
 	}
+	opts := cfg.GrpcOptions
+	if cfg.APIKey != "" {
+		// The key is sent by our interceptor rather than the go-client's,
+		// which would warn on slog.Default about plaintext; the warning
+		// goes to cfg.Logger instead (silent when nil).
+		opts = append([]grpc.DialOption{grpc.WithChainUnaryInterceptor(apiKeyInterceptor(cfg.APIKey))}, opts...)
+		if !cfg.UseTLS && cfg.Logger != nil {
+			cfg.Logger.Warn("qdrant: API key sent without TLS", "addr", cfg.addr())
+		}
+	}
 	client, err := qc.NewClient(&qc.Config{
 		Host:                   cfg.Host,
 		Port:                   cfg.Port,
-		APIKey:                 cfg.APIKey,
 		UseTLS:                 cfg.UseTLS,
 		TLSConfig:              cfg.TLSConfig,
 		PoolSize:               cfg.PoolSize,
-		GrpcOptions:            cfg.GrpcOptions,
+		GrpcOptions:            opts,
 		SkipCompatibilityCheck: true, // it would call the server and log on slog.Default
 	})
 	if err != nil {
@@ -248,6 +258,12 @@ func Dial(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+func apiKeyInterceptor(key string) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, "api-key", key), method, req, reply, cc, opts...)
+	}
 }
 
 // scrub removes a secret from an error's text (for errors built by
