@@ -187,11 +187,16 @@ type renderer struct {
 	bol     bool // at the beginning of a line (after indentation)
 	lists   []listState
 	indent  string // continuation indentation inside list items
+	marker  bool   // a list marker was the last thing written
 	firstH1 string
 }
 
 // brk asks for n newlines (1: new line, 2: blank line) before the next text.
 func (r *renderer) brk(n int) {
+	if r.marker { // the item's first block starts on the marker's line
+		r.space = false
+		return
+	}
 	if len(r.lists) > 0 && n > 1 {
 		n = 1
 	}
@@ -225,7 +230,7 @@ func (r *renderer) flush() {
 func (r *renderer) raw(s string) {
 	r.flush()
 	r.b.WriteString(s)
-	r.bol = false
+	r.bol, r.marker = false, false
 }
 
 // words writes inline text with whitespace collapsed.
@@ -249,7 +254,7 @@ func (r *renderer) words(s string) {
 		}
 		r.flush()
 		r.b.WriteString(f)
-		r.bol = false
+		r.bol, r.marker = false, false
 	}
 	if isSpace(s[len(s)-1]) {
 		r.space = true
@@ -406,15 +411,16 @@ func (r *renderer) item(n *html.Node) {
 	if ls.ordered {
 		marker = strconv.Itoa(ls.n) + ". "
 	}
-	depth := strings.Repeat("  ", len(r.lists)-1)
 	saved := r.indent
+	depth := saved // nested lists align under their parent item's text
 	r.brk(1)
 	r.indent = depth
 	r.raw(marker)
-	r.bol = true
+	r.bol, r.marker = true, true
 	r.indent = depth + strings.Repeat(" ", len(marker))
 	r.children(n)
 	r.indent = saved
+	r.marker = false
 	r.brk(1)
 }
 
