@@ -72,16 +72,16 @@ func TestHTMLToTextReadError(t *testing.T) {
 
 func TestMarkdownTitle(t *testing.T) {
 	cases := map[string]string{
-		"# Title\ntext":                        "Title",
-		"intro\n\n#   Spaced   #\n":            "Spaced",
-		"## Sub\n# Main":                       "Main",
-		"```\n# code\n```\n# Real":             "Real",
-		"~~~~\n# code\n~~~\n~~~~\n# After":     "After",
-		"Setext\n======\n":                     "Setext",
-		"    # indented code\n":                "",
-		"#NoSpace\n":                           "",
-		"no title":                             "",
-		"   # three spaces ok":                 "three spaces ok",
+		"# Title\ntext":                          "Title",
+		"intro\n\n#   Spaced   #\n":              "Spaced",
+		"## Sub\n# Main":                         "Main",
+		"```\n# code\n```\n# Real":               "Real",
+		"~~~~\n# code\n~~~\n~~~~\n# After":       "After",
+		"Setext\n======\n":                       "Setext",
+		"    # indented code\n":                  "",
+		"#NoSpace\n":                             "",
+		"no title":                               "",
+		"   # three spaces ok":                   "three spaces ok",
 		"para\n\n    indented\n====\n# Fallback": "Fallback",
 	}
 	for in, want := range cases {
