@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pkoukk/tiktoken-go"
+	"github.com/tmc/langchaingo/textsplitter"
+
+	"github.com/minirag/minirag/chunk"
+)
+
+// Chunking benchmarks on the shared prometheus-docs corpus (131 markdown
+// files, ~1.2 MB), 512-token limit, 64-token overlap, cl100k_base. Every
+// benchmark processes the whole corpus once per iteration and reports MB/s
+// of input (b.SetBytes), so the figures compare directly:
+//
+//	cd bench && go test -run '^$' -bench Chunk -benchmem -count 5
+//
+//   - ChunkBaselineEncode: one tiktoken-go EncodeOrdinary per document (the
+//     floor: any token-exact chunker must encode the text at least once).
+//   - ChunkToken / ChunkMarkdown: chunk.TokenChunker / MarkdownChunker, one
+//     document after another on one goroutine.
+//   - ChunkLangchaingoPerDoc: textsplitter.TokenSplitter.SplitText called
+//     once per document, as a user calls it (it builds its encoder per call).
+//   - ChunkLangchaingoCorpus: the same on the whole corpus in one call.
+//   - ChunkTokenParallel / ChunkMarkdownParallel: chunk.ChunkAll over all
+//     documents on GOMAXPROCS goroutines.
+const (
+	chunkCorpusDir = "../../shared/corpus/prometheus-docs"
+	chunkMax       = 512
+	chunkOverlap   = 64
+)
+
+var (
+	chunkDocsOnce sync.Once
+	chunkDocs     []string
+	chunkDocsErr  error
+)
+
+// loadChunkCorpus returns the corpus documents, normalized, in path order;
+// it skips the benchmark when the corpus is absent.
+func loadChunkCorpus(b *testing.B) ([]string, int64) {
+	b.Helper()
+	if _, err := os.Stat(chunkCorpusDir); err != nil {
+		b.Skipf("shared corpus not found at %s: %v", chunkCorpusDir, err)
+	}
+	chunkDocsOnce.Do(func() {
+		var paths []string
+		chunkDocsErr = filepath.WalkDir(chunkCorpusDir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+				paths = append(paths, path)
+			}
+			return err
+		})
+		slices.Sort(paths)
+		for _, p := range paths {
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				chunkDocsErr = err
+				return
+			}
+			text, err := chunk.NormalizeDocument(p, string(raw))
+			if err != nil {
+				chunkDocsErr = err
+				return
+			}
+			chunkDocs = append(chunkDocs, text)
+		}
+	})
+	if chunkDocsErr != nil {
+		b.Fatal(chunkDocsErr)
+	}
+	var n int64
+	for _, d := range chunkDocs {
+		n += int64(len(d))
+	}
+	return chunkDocs, n
+}
+
+func chunkOptions() chunk.Options {
+	return chunk.Options{MaxTokens: chunkMax, Overlap: chunkOverlap, Encoding: chunk.Cl100kBase}
+}
+
+// newTokenChunker also makes sure tiktoken-go's global BPE loader is the
+// offline one before langchaingo calls tiktoken (no network access).
+func newTokenChunker(b *testing.B) *chunk.TokenChunker {
+	c, err := chunk.NewTokenChunker(chunkOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+func BenchmarkChunkBaselineEncode(b *testing.B) {
+	docs, n := loadChunkCorpus(b)
+	newTokenChunker(b)
+	tk, err := tiktoken.GetEncoding(chunk.Cl100kBase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(n)
+	b.ResetTimer()
+	for b.Loop() {
+		for _, d := range docs {
+			tk.EncodeOrdinary(d)
+		}
+	}
+}
+
+func benchChunker(b *testing.B, c chunk.Chunker) {
+	docs, n := loadChunkCorpus(b)
+	pieces := 0
+	b.SetBytes(n)
+	b.ResetTimer()
+	for b.Loop() {
+		pieces = 0
+		for _, d := range docs {
+			ps, err := c.Chunk(d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pieces += len(ps)
+		}
+	}
+	b.ReportMetric(float64(pieces), "pieces")
+}
+
+func BenchmarkChunkToken(b *testing.B) {
+	benchChunker(b, newTokenChunker(b))
+}
+
+func BenchmarkChunkMarkdown(b *testing.B) {
+	c, err := chunk.NewMarkdownChunker(chunkOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchChunker(b, c)
+}
+
+func langchaingoSplitter() textsplitter.TokenSplitter {
+	return textsplitter.NewTokenSplitter(
+		textsplitter.WithChunkSize(chunkMax),
+		textsplitter.WithChunkOverlap(chunkOverlap),
+		textsplitter.WithEncodingName(chunk.Cl100kBase),
+	)
+}
+
+func BenchmarkChunkLangchaingoPerDoc(b *testing.B) {
+	docs, n := loadChunkCorpus(b)
+	newTokenChunker(b)
+	s := langchaingoSplitter()
+	pieces := 0
+	b.SetBytes(n)
+	b.ResetTimer()
+	for b.Loop() {
+		pieces = 0
+		for _, d := range docs {
+			ps, err := s.SplitText(d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pieces += len(ps)
+		}
+	}
+	b.ReportMetric(float64(pieces), "pieces")
+}
+
+func BenchmarkChunkLangchaingoCorpus(b *testing.B) {
+	docs, n := loadChunkCorpus(b)
+	newTokenChunker(b)
+	s := langchaingoSplitter()
+	all := strings.Join(docs, "\n\n")
+	pieces := 0
+	b.SetBytes(n)
+	b.ResetTimer()
+	for b.Loop() {
+		ps, err := s.SplitText(all)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pieces = len(ps)
+	}
+	b.ReportMetric(float64(pieces), "pieces")
+}
+
+func benchChunkAll(b *testing.B, c chunk.Chunker) {
+	docs, n := loadChunkCorpus(b)
+	pieces := 0
+	b.SetBytes(n)
+	b.ResetTimer()
+	for b.Loop() {
+		out, err := chunk.ChunkAll(context.Background(), c, docs, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pieces = 0
+		for _, ps := range out {
+			pieces += len(ps)
+		}
+	}
+	b.ReportMetric(float64(pieces), "pieces")
+	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "workers")
+}
+
+func BenchmarkChunkTokenParallel(b *testing.B) {
+	benchChunkAll(b, newTokenChunker(b))
+}
+
+func BenchmarkChunkMarkdownParallel(b *testing.B) {
+	c, err := chunk.NewMarkdownChunker(chunkOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchChunkAll(b, c)
+}
