@@ -47,8 +47,8 @@ const (
 // Principal is an authenticated caller: its tenant, user, credential and
 // what it may do. It holds no secret.
 type Principal struct {
-	TenantID string     `json:"tenant_id"`
-	UserID   string     `json:"user_id,omitempty"`
+	TenantID string `json:"tenant_id"`
+	UserID   string `json:"user_id,omitempty"`
 	// TokenID is the API token's ID, or the session's "jti".
 	TokenID string     `json:"token_id,omitempty"`
 	Method  AuthMethod `json:"method"`

@@ -1,7 +1,6 @@
 package minirag
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,14 +85,14 @@ func redactedCount(n int) string {
 // Scoped) through which everything else is done. A Client is safe for
 // concurrent use.
 type Client struct {
-	store  storage.Storage
-	vec    vectorstore.VectorStore
-	emb    embed.Embedder
-	chunk  chunk.Chunker
-	keys   *fernet.Keyring // nil without EncryptionKeys
-	jwt    *jwtCodec       // nil when JWT is not configured
-	log    *slog.Logger
-	nowFn  func() time.Time
+	store storage.Storage
+	vec   vectorstore.VectorStore
+	emb   embed.Embedder
+	chunk chunk.Chunker
+	keys  *fernet.Keyring // nil without EncryptionKeys
+	jwt   *jwtCodec       // nil when JWT is not configured
+	log   *slog.Logger
+	nowFn func() time.Time
 }
 
 // New validates cfg and returns a Client. Errors name the bad field, never
@@ -163,9 +162,4 @@ func (c *Client) Close() error {
 // precision every Storage keeps.
 func (c *Client) now() time.Time {
 	return c.nowFn().UTC().Truncate(time.Microsecond)
-}
-
-// inTx runs fn in a storage transaction.
-func (c *Client) inTx(ctx context.Context, fn func(tx storage.Storage) error) error {
-	return c.store.InTx(ctx, fn)
 }

@@ -1,0 +1,63 @@
+// Package minirag is an embeddable, multi-tenant retrieval-augmented
+// generation (RAG) back end for Go programs: tenants and their users, API
+// tokens and JWT sessions, bot profiles with encrypted provider
+// credentials, and sources of content. The library never opens a port; a
+// host adds its own HTTP (or gRPC, or CLI) layer.
+//
+// # The shape
+//
+//	Client ── New(Config{Storage, EncryptionKeys, JWT, …})
+//	  │
+//	  ├─ CreateTenant ──▶ Tenant + owner User + admin API token (one transaction)
+//	  ├─ Authenticate(bearer) ──▶ Principal {tenant, user, token, scopes, bots}
+//	  ├─ Middleware(next) ── net/http: Authorization: Bearer … → Principal in context
+//	  ├─ IssueSession(tenant, user) ──▶ JWT
+//	  ├─ RotateCredentials ── re-encrypt every bot credential under the first key
+//	  │
+//	  ├─ Tenant(id)          trusted handle: every scope
+//	  └─ Scoped(principal)   caller's handle: its tenant, its scopes
+//	        │
+//	        └─ TenantHandle: users, API tokens, bots, sources
+//
+// Every call through a TenantHandle is confined to the handle's tenant. An
+// object of another tenant is ErrNotFound, except a reference in an input
+// (a source's bot), which is ErrInvalidInput naming the field.
+//
+// # Scopes
+//
+// An API token or session holds scopes: ScopeAdmin allows everything in
+// the tenant; ScopeQuery allows search and ask only, optionally limited to
+// listed bots (what a public chat widget embeds). A call the scopes do not
+// allow is ErrForbidden. A token never allows more than its user's role:
+// owners and admins may hold admin and query, members query only.
+//
+// # Credentials and tokens
+//
+//   - API tokens are "mrag_" followed by 32 random bytes in base64url. Only
+//     their SHA-256 is stored; the plaintext is returned once, by
+//     CreateTenant or TenantHandle.CreateAPIToken.
+//   - JWT sessions (HS256 by default, EdDSA or RS256) pin their algorithm,
+//     require exp, and check iss and aud when configured.
+//   - Bot credentials are encrypted with Fernet under Config.EncryptionKeys
+//     (the first encrypts, all decrypt); reads expose only
+//     Bot.HasCredentials.
+//
+// Secrets never appear in errors, logs, String or %v output, or JSON
+// encodings: the types that hold them (Config, JWTConfig, Credentials,
+// NewAPIToken, Session) redact themselves. NewAPIToken and Session keep
+// the secret in their JSON encoding, since a host must return it once.
+//
+// # Errors
+//
+// Callers test errors with errors.Is against ErrNotFound, ErrInvalidInput
+// (with a *ValidationError naming each bad field, see errors.As),
+// ErrUnauthenticated, ErrForbidden and ErrConflict; HTTPStatus maps them
+// to status codes.
+//
+// # Storage
+//
+// Records are kept by a storage.Storage (storage/sqlite embedded, or
+// storage/postgres); IDs are UUIDv7 strings; times are UTC with
+// microsecond precision. The Client owns the Storage it is given and
+// closes it in Close.
+package minirag
