@@ -105,8 +105,8 @@ func matchField(fc *qdrant.FieldCondition, p *point) (bool, error) {
 	case *qdrant.Match_Keywords:
 		return anyString(vals, func(s string) bool { return contains(m.Keywords.GetStrings(), s) }), nil
 	case *qdrant.Match_ExceptKeywords:
-		// Qdrant: matches when the field has a value not in the list (a
-		// missing field does not match).
+		// A value not in the list matches. How Qdrant treats a missing
+		// field here is not verified (the adapter never sends except).
 		return anyString(vals, func(s string) bool { return !contains(m.ExceptKeywords.GetStrings(), s) }), nil
 	case *qdrant.Match_Integer:
 		return anyInt(vals, func(i int64) bool { return i == m.Integer }), nil

@@ -13,8 +13,10 @@
 //     unindexed_filtering_retrieve (or _update) false rejects filters on
 //     payload fields without a matching payload index;
 //   - filters apply must, should (with min_should), must_not, nested filters,
-//     has_id, keyword match, match-any (keywords) and match-except on
-//     keyword payloads (a list payload matches when any element does);
+//     has_id, is_empty, keyword match and match-any (keywords) on keyword
+//     payloads (a list payload matches when any element does); integer,
+//     boolean and except matches exist but are not checked against Qdrant
+//     (the adapter does not use them);
 //   - cosine collections normalize vectors on insert and score by dot
 //     product with the normalized query, as Qdrant does (higher is closer);
 //   - Query applies filter, score_threshold, offset and limit (default 10).
