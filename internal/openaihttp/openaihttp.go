@@ -130,7 +130,8 @@ type StatusError struct {
 	Type, Code string
 	// Message is the server's message (or the start of a non-JSON body).
 	Message string
-	// RetryAfter is the wait the server asked for, if any.
+	// RetryAfter is the wait the server asked for, if any (a Retry-After
+	// of 0 or a date in the past reads as 0: the usual backoff applies).
 	RetryAfter time.Duration
 }
 
@@ -201,7 +202,7 @@ func Classify(ctx context.Context, pkg, apiKey string, err error, c *Capture, no
 		se.Type = apiErr.Type
 		if s, ok := apiErr.Code.(string); ok {
 			se.Code = s
-		} else if n, ok := apiErr.Code.(int); ok {
+		} else if n, ok := apiErr.Code.(int); ok && n != 0 {
 			se.Code = strconv.Itoa(n)
 		}
 		se.Message = apiErr.Message
