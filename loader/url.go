@@ -236,13 +236,18 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 		defer l.transport.CloseIdleConnections()
 	}
 	crawl := l.maxPages > 1
-	seen := map[string]bool{l.start.String(): true}
+	seen := map[string]bool{l.start.String(): true} // queued or loaded
+	done := map[string]bool{}                       // loaded (final URLs)
 	queue := []queued{{u: l.start}}
 	host := ""
-	for fetched := 0; len(queue) > 0 && fetched < l.maxPages; fetched++ {
+	for fetched := 0; len(queue) > 0 && fetched < l.maxPages; {
 		it := queue[0]
 		queue = queue[1:]
+		if done[it.u.String()] {
+			continue // already loaded as the target of a redirect
+		}
 		first := fetched == 0
+		fetched++
 		rctx := ctx
 		if crawl && !first {
 			rctx = context.WithValue(ctx, crawlHostKey{}, host)
@@ -264,13 +269,11 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 			host = final.Host
 		}
 		key := final.String()
-		if key != it.u.String() {
-			if seen[key] {
-				l.opts.logger().Debug("loader: duplicate after redirect", "url", it.u.String(), "final", key)
-				continue
-			}
-			seen[key] = true
+		if done[key] {
+			l.opts.logger().Debug("loader: duplicate after redirect", "url", it.u.String(), "final", key)
+			continue
 		}
+		done[key], seen[key] = true, true
 		doc, links, err := l.document(pg, final, crawl && it.depth < l.maxDepth)
 		if err != nil {
 			if first {
@@ -284,7 +287,7 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 			return err
 		}
 		for _, ln := range links {
-			if fetched+1+len(queue) >= l.maxPages {
+			if fetched+len(queue) >= l.maxPages {
 				break
 			}
 			if ln.Host != host || seen[ln.String()] {
