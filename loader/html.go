@@ -13,8 +13,9 @@ import (
 // HTMLToText parses an HTML document (UTF-8) with golang.org/x/net/html and
 // returns its title and its readable text.
 //
-// The title is the <title> element's text, or else the first <h1>'s. The
-// text leaves out what a reader does not read as content (head, script,
+// The title is the <title> element's text, or else the first <h1>'s. When
+// the page has one <main> element (or role="main"), only its content is
+// rendered, leaving out site headers and sidebars. The text leaves out what a reader does not read as content (head, script,
 // style, noscript, template, svg, canvas, iframe, object, nav, footer, form
 // controls, and elements marked hidden or aria-hidden) and keeps the
 // structure a markdown chunker can use:
@@ -41,13 +42,73 @@ func HTMLToText(r io.Reader) (title, text string, err error) {
 
 // renderHTML returns the title and readable text of a parsed document.
 func renderHTML(doc *html.Node) (title, text string) {
-	rd := &renderer{}
-	rd.node(doc)
 	title = findTitle(doc)
+	var rd *renderer
+	if m := mainElement(doc); m != nil {
+		rd = &renderer{}
+		rd.node(m)
+		if strings.TrimSpace(rd.b.String()) == "" {
+			rd = nil // an empty <main> (filled by scripts): use the whole page
+		}
+	}
+	if rd == nil {
+		rd = &renderer{}
+		rd.node(doc)
+	}
 	if title == "" {
 		title = rd.firstH1
 	}
+	if title == "" {
+		title = firstH1(doc)
+	}
 	return title, strings.TrimSpace(rd.b.String())
+}
+
+// firstH1 returns the text of the first non-empty <h1> outside skipped
+// elements.
+func firstH1(n *html.Node) string {
+	if n.Type == html.ElementNode {
+		if skipped(n) {
+			return ""
+		}
+		if n.DataAtom == atom.H1 {
+			return inlineText(n)
+		}
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if t := firstH1(c); t != "" {
+			return t
+		}
+	}
+	return ""
+}
+
+// mainElement returns the page's one <main> (or role="main") element, or nil
+// when there is none or more than one.
+func mainElement(doc *html.Node) *html.Node {
+	var found *html.Node
+	n := 0
+	var walk func(*html.Node)
+	walk = func(c *html.Node) {
+		if c.Type == html.ElementNode {
+			if skipped(c) {
+				return
+			}
+			if c.DataAtom == atom.Main || strings.EqualFold(attr(c, "role"), "main") {
+				found = c
+				n++
+				return // a main inside a main counts once
+			}
+		}
+		for d := c.FirstChild; d != nil; d = d.NextSibling {
+			walk(d)
+		}
+	}
+	walk(doc)
+	if n != 1 {
+		return nil
+	}
+	return found
 }
 
 // skipped reports whether an element and its subtree carry no readable

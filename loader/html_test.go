@@ -47,6 +47,11 @@ func TestHTMLToTextCases(t *testing.T) {
 		{"heading in list", `<ul><li><h3>H</h3>text</li></ul>`, "", "- H\n  text"},
 		{"links keep text", `<p>see <a href="/x">the docs</a>.</p>`, "", "see the docs."},
 		{"svg title ignored", `<svg><title>icon</title></svg><h1>Real</h1>`, "Real", "# Real"},
+		{"one main only", `<header>Site</header><main><p>content</p></main><aside>side</aside>`, "", "content"},
+		{"role main", `<div>Site</div><div role="main"><p>content</p></div>`, "", "content"},
+		{"two mains: whole page", `<main>a</main><main>b</main><p>c</p>`, "", "a\n\nb\n\nc"},
+		{"empty main: whole page", `<header>Site</header><main> </main><p>c</p>`, "", "Site\n\nc"},
+		{"title from h1 outside main", `<h1>Top</h1><main><p>x</p></main>`, "Top", "x"},
 		{"inline blocks spaced", `<div>a</div><div>b</div><span>c</span><span>d</span>`, "", "a\n\nb\n\ncd"},
 	}
 	for _, c := range cases {
