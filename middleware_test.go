@@ -1,0 +1,128 @@
+package minirag
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMiddleware(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap(t, "acme")
+	var seen Principal
+	var called int
+	h := e.c.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		called++
+		p, ok := PrincipalFromContext(r.Context())
+		require.True(t, ok)
+		seen = p
+		bots, err := e.c.Scoped(p).ListBots(r.Context())
+		if err != nil {
+			http.Error(w, err.Error(), HTTPStatus(err))
+			return
+		}
+		fmt.Fprintf(w, "%d bots", len(bots))
+	}))
+
+	do := func(auth string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/v1/bots", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+
+	w := do("Bearer " + b.Token.Plaintext)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "0 bots", w.Body.String())
+	assert.Equal(t, b.Tenant.ID, seen.TenantID)
+	assert.Equal(t, MethodAPIToken, seen.Method)
+	w = do("bearer " + b.Token.Plaintext)
+	assert.Equal(t, http.StatusOK, w.Code, "the scheme is case-insensitive")
+
+	s, err := e.c.IssueSession(e.ctx, b.Tenant.ID, b.Owner.ID)
+	require.NoError(t, err)
+	w = do("Bearer " + s.Token)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, MethodJWT, seen.Method)
+
+	calledBefore := called
+	for name, auth := range map[string]string{
+		"missing":        "",
+		"basic":          "Basic dXNlcjpwYXNz",
+		"no credential":  "Bearer ",
+		"scheme only":    "Bearer",
+		"invalid token":  "Bearer mrag_invalid",
+		"unknown token":  "Bearer " + b.Token.Plaintext[:len(b.Token.Plaintext)-2] + "xx",
+		"garbage jwt":    "Bearer a.b.c",
+		"token no space": b.Token.Plaintext,
+	} {
+		w := do(auth)
+		assert.Equal(t, http.StatusUnauthorized, w.Code, name)
+		assert.Contains(t, w.Header().Get("WWW-Authenticate"), "Bearer", name)
+		assert.Equal(t, "application/json", w.Header().Get("Content-Type"), name)
+		var body map[string]string
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), name)
+		assert.Equal(t, "unauthenticated", body["error"], name)
+		assert.NotEmpty(t, body["message"], name)
+		assert.NotContains(t, w.Body.String(), b.Token.Plaintext[5:], name)
+	}
+	assert.Equal(t, calledBefore, called, "next is never called without a principal")
+	assert.Equal(t, `Bearer realm="minirag"`, do("").Header().Get("WWW-Authenticate"))
+	assert.Contains(t, do("Bearer mrag_x").Header().Get("WWW-Authenticate"), `error="invalid_token"`)
+
+	// A revoked token is refused on the next request.
+	require.NoError(t, e.c.Tenant(b.Tenant.ID).RevokeAPIToken(e.ctx, b.Token.Token.ID))
+	assert.Equal(t, http.StatusUnauthorized, do("Bearer "+b.Token.Plaintext).Code)
+}
+
+func TestMiddlewareStorageFailure(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap(t, "acme")
+	require.NoError(t, e.c.store.Close()) // storage down
+	h := e.c.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called") }))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+b.Token.Plaintext)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.NotContains(t, w.Body.String(), b.Token.Plaintext)
+}
+
+func TestPrincipalContext(t *testing.T) {
+	_, ok := PrincipalFromContext(context.Background())
+	assert.False(t, ok)
+	p := Principal{TenantID: "t", Scopes: []Scope{ScopeQuery}}
+	got, ok := PrincipalFromContext(ContextWithPrincipal(context.Background(), p))
+	assert.True(t, ok)
+	assert.Equal(t, p, got)
+}
+
+func TestHTTPStatus(t *testing.T) {
+	for err, want := range map[error]int{
+		nil:                                     200,
+		ErrNotFound:                             404,
+		fmt.Errorf("x: %w", ErrNotFound):        404,
+		&ValidationError{}:                      422,
+		fmt.Errorf("x: %w", ErrInvalidInput):    422,
+		ErrUnauthenticated:                      401,
+		ErrForbidden:                            403,
+		ErrConflict:                             409,
+		context.DeadlineExceeded:                504,
+		fmt.Errorf("x: %w", context.Canceled):   499,
+		errors.New("boom"):                      500,
+		ErrNoEncryptionKey:                      500,
+		fmt.Errorf("x: %w", ErrUnauthenticated): 401,
+	} {
+		assert.Equal(t, want, HTTPStatus(err), "%v", err)
+	}
+}
