@@ -76,17 +76,23 @@ type meta struct {
 	bot, source, doc int32
 }
 
-// partition holds one tenant's records. Vectors live in blocks of at most
-// blockRows rows each (so growth never copies the whole partition, and peak
-// memory stays near the vectors' size); ids and metas are parallel to rows.
-// Removal moves the last row into the hole, so rows stay dense.
+// block holds up to blockRows rows: their vectors, contiguous, and their
+// IDs and filter IDs.
+type block struct {
+	vecs  []float32
+	ids   []string
+	metas []meta
+}
+
+// partition holds one tenant's records in blocks of at most blockRows rows
+// (about 1 MiB of vectors), so growth never copies the partition and peak
+// memory stays near the vectors' size. Removal moves the last row into the
+// hole, so rows stay dense.
 type partition struct {
 	dims      int
 	blockRows int
 	n         int
-	blocks    [][]float32
-	ids       []string
-	metas     []meta
+	blocks    []*block
 	index     map[string]int32
 }
 
@@ -98,55 +104,74 @@ func newPartition(dims, blockRows int) *partition {
 func (p *partition) vec(r int) []float32 {
 	b := p.blocks[r/p.blockRows]
 	off := (r % p.blockRows) * p.dims
-	return b[off : off+p.dims : off+p.dims]
+	return b.vecs[off : off+p.dims : off+p.dims]
 }
 
-// row returns the row of id, adding an empty one when id is new.
-func (p *partition) row(id string) (r int, added bool) {
-	if r, ok := p.index[id]; ok {
-		return int(r), false
-	}
-	blockFloats := p.blockRows * p.dims
+func (p *partition) id(r int) string { return p.blocks[r/p.blockRows].ids[r%p.blockRows] }
+
+func (p *partition) meta(r int) *meta { return &p.blocks[r/p.blockRows].metas[r%p.blockRows] }
+
+// add appends an empty row for id (which is not in the partition).
+func (p *partition) add(id string) int {
 	k := len(p.blocks)
-	if k == 0 || len(p.blocks[k-1]) == blockFloats {
-		p.blocks = append(p.blocks, make([]float32, 0, min(blockFloats, 8*p.dims)))
+	if k == 0 || len(p.blocks[k-1].ids) == p.blockRows {
+		// The first block grows by doubling, so a small tenant stays small;
+		// later ones are allocated whole, so growth leaves no garbage.
+		rows := p.blockRows
+		if k == 0 {
+			rows = min(p.blockRows, 8)
+		}
+		p.blocks = append(p.blocks, &block{
+			vecs:  make([]float32, 0, rows*p.dims),
+			ids:   make([]string, 0, rows),
+			metas: make([]meta, 0, rows),
+		})
 		k++
 	}
-	last := p.blocks[k-1]
-	if len(last)+p.dims > cap(last) {
-		grown := make([]float32, len(last), min(blockFloats, 2*cap(last)))
-		copy(grown, last)
-		last = grown
+	b := p.blocks[k-1]
+	if len(b.vecs)+p.dims > cap(b.vecs) {
+		rows := min(p.blockRows, 2*cap(b.ids))
+		vecs := make([]float32, len(b.vecs), rows*p.dims)
+		copy(vecs, b.vecs)
+		b.vecs = vecs
+		ids := make([]string, len(b.ids), rows)
+		copy(ids, b.ids)
+		b.ids = ids
+		metas := make([]meta, len(b.metas), rows)
+		copy(metas, b.metas)
+		b.metas = metas
 	}
-	p.blocks[k-1] = last[:len(last)+p.dims]
-	r = p.n
+	b.vecs = b.vecs[:len(b.vecs)+p.dims]
+	b.ids = append(b.ids, id)
+	b.metas = append(b.metas, meta{})
+	r := p.n
 	p.n++
-	p.ids = append(p.ids, id)
-	p.metas = append(p.metas, meta{})
 	p.index[id] = int32(r)
-	return r, true
+	return r
 }
 
 // remove deletes row r, moving the last row into its place, and returns the
 // removed row's meta for the caller to release.
 func (p *partition) remove(r int) meta {
 	last := p.n - 1
-	m := p.metas[r]
-	delete(p.index, p.ids[r])
+	m := *p.meta(r)
+	delete(p.index, p.id(r))
+	lb := p.blocks[len(p.blocks)-1]
+	j := len(lb.ids) - 1
 	if r != last {
 		copy(p.vec(r), p.vec(last))
-		p.ids[r] = p.ids[last]
-		p.metas[r] = p.metas[last]
-		p.index[p.ids[r]] = int32(r)
+		b := p.blocks[r/p.blockRows]
+		b.ids[r%p.blockRows] = lb.ids[j]
+		b.metas[r%p.blockRows] = lb.metas[j]
+		p.index[lb.ids[j]] = int32(r)
 	}
-	p.ids[last] = ""
-	p.ids = p.ids[:last]
-	p.metas = p.metas[:last]
-	k := len(p.blocks) - 1
-	p.blocks[k] = p.blocks[k][:len(p.blocks[k])-p.dims]
-	if len(p.blocks[k]) == 0 {
-		p.blocks[k] = nil
-		p.blocks = p.blocks[:k]
+	lb.ids[j] = ""
+	lb.ids = lb.ids[:j]
+	lb.metas = lb.metas[:j]
+	lb.vecs = lb.vecs[:j*p.dims]
+	if j == 0 {
+		p.blocks[len(p.blocks)-1] = nil
+		p.blocks = p.blocks[:len(p.blocks)-1]
 	}
 	p.n = last
 	return m

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	"github.com/minirag/minirag/vectorstore"
 )
@@ -67,18 +68,22 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// appendUnit appends v normalized to unit length (zero stays zero).
-func appendUnit(b []byte, v []float32) []byte {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
+// littleEndian reports whether float32s can be copied to and from the
+// files' little-endian bytes as they lie in memory.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// floatBytes views f as bytes (no copy).
+func floatBytes(f []float32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(f))), 4*len(f))
+}
+
+// appendFloats appends f as little-endian float32s.
+func appendFloats(b []byte, f []float32) []byte {
+	if littleEndian && len(f) > 0 {
+		return append(b, floatBytes(f)...)
 	}
-	inv := 0.0
-	if ss != 0 {
-		inv = 1 / math.Sqrt(ss)
-	}
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(float32(float64(x)*inv)))
+	for _, x := range f {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
 	}
 	return b
 }
@@ -87,13 +92,15 @@ func recordSize(r *vectorstore.Record) int {
 	return 4*len(r.Vector) + len(r.ID) + len(r.TenantID) + len(r.BotID) + len(r.SourceID) + len(r.DocumentID) + 5*binary.MaxVarintLen64
 }
 
-func appendRecord(b []byte, r *vectorstore.Record) []byte {
+// appendRecord appends r with its vector normalized (through scratch).
+func appendRecord(b []byte, r *vectorstore.Record, scratch []float32) []byte {
 	b = appendString(b, r.ID)
 	b = appendString(b, r.TenantID)
 	b = appendString(b, r.BotID)
 	b = appendString(b, r.SourceID)
 	b = appendString(b, r.DocumentID)
-	return appendUnit(b, r.Vector)
+	normalizeInto(scratch, r.Vector)
+	return appendFloats(b, scratch)
 }
 
 func appendFilter(b []byte, f vectorstore.Filter) []byte {
@@ -137,9 +144,6 @@ func (s *Store) commit() error {
 	}
 	if err := s.apply(payload); err != nil {
 		return fmt.Errorf("vectorstore/local: apply: %w", err) // a bug: the entry was just encoded
-	}
-	if cap(s.buf) > 4*maxEntry/2 && len(s.buf) < cap(s.buf)/4 {
-		s.buf = nil
 	}
 	return nil
 }
@@ -193,6 +197,10 @@ func (d *decoder) floats(dst []float32) {
 
 func decodeFloats(dst []float32, b []byte) {
 	b = b[:4*len(dst)]
+	if littleEndian && len(dst) > 0 {
+		copy(floatBytes(dst), b)
+		return
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
@@ -259,11 +267,12 @@ func (s *Store) put(tenant, id, bot, src, doc []byte) []float32 {
 	r, ok := p.index[string(id)]
 	row := int(r)
 	if !ok {
-		row, _ = p.row(string(id))
+		row = p.add(string(id))
 	}
-	old := p.metas[row]
+	m := p.meta(row)
+	old := *m
 	// Take the new references before releasing the old: IDs often stay.
-	p.metas[row] = meta{bot: s.in.refBytes(bot), source: s.in.refBytes(src), doc: s.in.refBytes(doc)}
+	*m = meta{bot: s.in.refBytes(bot), source: s.in.refBytes(src), doc: s.in.refBytes(doc)}
 	s.in.unref(old.bot)
 	s.in.unref(old.source)
 	s.in.unref(old.doc)
@@ -281,7 +290,7 @@ func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
 	}
 	all := c.any()
 	for r := p.n - 1; r >= 0; r-- {
-		if all || c.match(p.metas[r]) {
+		if all || c.match(*p.meta(r)) {
 			m := p.remove(r)
 			s.in.unref(m.bot)
 			s.in.unref(m.source)
@@ -495,7 +504,7 @@ func (s *Store) replay(f *os.File, path string) (int64, error) {
 		if n > rest-entryHead {
 			return off, nil // torn payload
 		}
-		if n > maxEntry {
+		if n > 1<<30 {
 			return 0, fmt.Errorf("vectorstore/local: %s: entry of %d bytes at offset %d: %w", path, n, off, ErrCorrupt)
 		}
 		if int64(cap(payload)) < n {
@@ -679,14 +688,12 @@ func (s *Store) writeSnapshot(w, raw io.Writer, crc hash.Hash32) error {
 		b = appendString(b, tenant)
 		b = appendUvarint(b, uint64(p.n))
 		for r := 0; r < p.n; r++ {
-			m := p.metas[r]
-			b = appendString(b, p.ids[r])
+			m := p.meta(r)
+			b = appendString(b, p.id(r))
 			b = appendString(b, s.in.strs[m.bot])
 			b = appendString(b, s.in.strs[m.source])
 			b = appendString(b, s.in.strs[m.doc])
-			for _, x := range p.vec(r) {
-				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-			}
+			b = appendFloats(b, p.vec(r))
 			if len(b) >= 256<<10 {
 				if _, err := w.Write(b); err != nil {
 					return err

@@ -62,8 +62,8 @@ func dump(s *Store) map[string]map[string]row {
 	for tenant, p := range s.tenants {
 		m := map[string]row{}
 		for r := 0; r < p.n; r++ {
-			md := p.metas[r]
-			m[p.ids[r]] = row{s.in.strs[md.bot], s.in.strs[md.source], s.in.strs[md.doc], append([]float32(nil), p.vec(r)...)}
+			md := p.meta(r)
+			m[p.id(r)] = row{s.in.strs[md.bot], s.in.strs[md.source], s.in.strs[md.doc], append([]float32(nil), p.vec(r)...)}
 		}
 		out[tenant] = m
 	}

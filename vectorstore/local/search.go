@@ -158,14 +158,15 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 	filtered := !c.any()
 	var scores [scanChunk]float32
 	for r := from; r < to; {
-		b := p.blocks[r/p.blockRows]
+		blk := p.blocks[r/p.blockRows]
+		b, metas := blk.vecs, blk.metas
 		off := r % p.blockRows
 		end := min(to-r+off, p.blockRows, off+scanChunk)
 		n := end - off
 		if filtered {
 			for j := 0; j < n; j++ {
 				row := r + j
-				if !c.match(p.metas[row]) {
+				if !c.match(metas[off+j]) {
 					continue
 				}
 				s := dot(q, b[(off+j)*dims:(off+j+1)*dims])
@@ -236,7 +237,7 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 		case a.score < b.score:
 			return 1
 		}
-		return compareStrings(p.ids[a.row], p.ids[b.row])
+		return compareStrings(p.id(int(a.row)), p.id(int(b.row)))
 	})
 	if len(all) > k {
 		all = all[:k]

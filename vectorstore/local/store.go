@@ -10,7 +10,7 @@
 //
 // Records are kept per tenant (a partition). A partition keeps its vectors,
 // normalized to unit length, in blocks of contiguous float32s (about 1 MiB
-// each), with parallel arrays of record IDs and of the bot, source and
+// each), each with parallel arrays of record IDs and of the bot, source and
 // document IDs interned as int32. Memory is therefore close to the raw
 // vector bytes: per record, dims*4 bytes plus its ID string, a map entry and
 // 12 bytes of filter IDs. Deleting swaps the last row into the hole.
@@ -32,7 +32,7 @@
 // entry (length, CRC-32C of the length, CRC-32C of the payload) and, by
 // default, fsynced before the call returns (WithSync(false) leaves flushing
 // to the OS: a process crash loses nothing, a power cut may lose the last
-// batches). A batch larger than 64 MiB of log is split into several entries
+// batches). A batch larger than 16 MiB of log is split into several entries
 // and is atomic per entry only. When the log outgrows both the compaction
 // threshold (WithCompactionThreshold, 64 MiB by default) and the last
 // snapshot, the store writes a new snapshot to a temporary file, fsyncs it,
@@ -50,6 +50,7 @@ package local
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -71,7 +72,7 @@ var ErrCorrupt = errors.New("vectorstore/local: corrupt data file")
 
 const (
 	defaultCompaction = 64 << 20
-	maxEntry          = 64 << 20
+	maxEntry          = 16 << 20
 	blockBytes        = 1 << 20
 )
 
@@ -121,8 +122,9 @@ type Store struct {
 	dir      string
 	wal      *walFile
 	snapSize int64
-	broken   error // a failed log write that could not be undone
-	buf      []byte
+	broken   error     // a failed log write that could not be undone
+	buf      []byte    // the entry being written
+	scratch  []float32 // a vector being normalized
 }
 
 var _ vectorstore.VectorStore = (*Store)(nil)
@@ -249,6 +251,9 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 		}
 	}
 	err := s.upsertLocked(recs)
+	if cap(s.buf) > 4<<20 {
+		s.buf = nil // a large batch's buffer is not kept
+	}
 	compact := err == nil && s.needCompaction()
 	s.mu.Unlock()
 	if compact {
@@ -259,14 +264,21 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 
 func (s *Store) upsertLocked(recs []vectorstore.Record) error {
 	for len(recs) > 0 {
-		s.buf = s.entryStart(s.buf, opUpsert)
-		n := 0
-		for n < len(recs) && (n == 0 || len(s.buf) < maxEntry-recordSize(&recs[n])) {
+		n, size := 0, entryHead+1+2*binary.MaxVarintLen64
+		for n < len(recs) && (n == 0 || size+recordSize(&recs[n]) <= maxEntry) {
+			size += recordSize(&recs[n])
 			n++
 		}
+		if cap(s.buf) < size {
+			s.buf = make([]byte, 0, size)
+		}
+		s.buf = s.entryStart(s.buf, opUpsert)
 		s.buf = appendUvarint(s.buf, uint64(n))
+		if len(s.scratch) != s.space.Dims {
+			s.scratch = make([]float32, s.space.Dims)
+		}
 		for i := range recs[:n] {
-			s.buf = appendRecord(s.buf, &recs[i])
+			s.buf = appendRecord(s.buf, &recs[i], s.scratch)
 		}
 		if err := s.commit(); err != nil {
 			return err
@@ -297,7 +309,7 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if !ok {
 		return nil
 	}
-	if !c.any() && !slicesContainsFunc(p.metas, c.match) {
+	if !c.any() && !p.anyMatch(&c) {
 		return nil // nothing to delete: no log entry
 	}
 	s.buf = s.entryStart(s.buf, opDelete)
@@ -305,10 +317,13 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	return s.commit()
 }
 
-func slicesContainsFunc(ms []meta, fn func(meta) bool) bool {
-	for _, m := range ms {
-		if fn(m) {
-			return true
+// anyMatch reports whether some row of p matches c.
+func (p *partition) anyMatch(c *compiled) bool {
+	for _, b := range p.blocks {
+		for _, m := range b.metas {
+			if c.match(m) {
+				return true
+			}
 		}
 	}
 	return false
@@ -351,7 +366,7 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 	hits := p.search(qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
 	out := make([]vectorstore.Match, len(hits))
 	for i, h := range hits {
-		out[i] = vectorstore.Match{ID: p.ids[h.row], Score: h.score}
+		out[i] = vectorstore.Match{ID: p.id(int(h.row)), Score: h.score}
 	}
 	return out, nil
 }
