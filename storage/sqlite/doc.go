@@ -1,0 +1,35 @@
+// Package sqlite is the embedded implementation of storage.Storage on
+// modernc.org/sqlite (pure Go, no cgo).
+//
+// Open takes a file path or ":memory:":
+//
+//	store, err := sqlite.Open(ctx, "minirag.db")     // persistent, WAL mode
+//	store, err := sqlite.Open(ctx, ":memory:")       // private, gone on Close
+//
+// Every Open of ":memory:" gets its own database, shared by the store's
+// connections and by nobody else.
+//
+// The schema is versioned: numbered migrations embedded in the binary are
+// applied in one transaction when the store opens, and recorded in the
+// schema_migrations table. A database written by a newer version of this
+// package is refused with an error rather than misread.
+//
+// Connections run with foreign keys on, a busy timeout, and write
+// transactions that start with BEGIN IMMEDIATE, so concurrent writers wait
+// for each other instead of failing on a lock upgrade.
+//
+// Layout of the data:
+//
+//	tenants ─┬─ users ── api_tokens
+//	         └─ bots ── sources ─┬─ documents ── chunks ── chunks_fts (FTS5)
+//	                             └─ jobs
+//
+// Lexical search uses an FTS5 index over each chunk's text and its
+// document's title (porter stemming on the unicode61 tokenizer), ranked by
+// BM25. User text is never passed to FTS5 as query syntax: it is split into
+// words, each word is quoted, and the words are joined with OR, so quotes,
+// stars, colons or parentheses in a query are plain text.
+//
+// Times are stored as integer microseconds since the Unix epoch and come back
+// in UTC.
+package sqlite

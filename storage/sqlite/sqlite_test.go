@@ -1,0 +1,134 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/storage/sqlite"
+	"github.com/minirag/minirag/storage/storagetest"
+)
+
+func TestConformanceMemory(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Storage {
+		s, err := sqlite.Open(t.Context(), ":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestConformanceFile(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T) storage.Storage {
+		s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "minirag.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func tenant(id string) record.Tenant {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	return record.Tenant{ID: id, Name: id, Slug: "slug-" + id, CreatedAt: now, UpdatedAt: now}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "data.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTenant(ctx, tenant("t1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	got, err := s.GetTenant(ctx, "t1")
+	if err != nil {
+		t.Fatalf("GetTenant after reopen: %v", err)
+	}
+	if got.Slug != "slug-t1" {
+		t.Errorf("GetTenant after reopen: slug %q", got.Slug)
+	}
+	n, err := sqlite.AppliedMigrations(s, ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != sqlite.SchemaVersionForTest() {
+		t.Errorf("schema_migrations has %d rows after reopen, want %d (each migration applied once)", n, sqlite.SchemaVersionForTest())
+	}
+}
+
+func TestMemoryDatabasesAreIndependent(t *testing.T) {
+	ctx := t.Context()
+	a, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := a.CreateTenant(ctx, tenant("only-in-a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.GetTenant(ctx, "only-in-a"); !errors.Is(err, record.ErrNotFound) {
+		t.Errorf("second :memory: store sees the first one's tenant: err = %v", err)
+	}
+	// The same slug is free in b.
+	if err := b.CreateTenant(ctx, tenant("only-in-a")); err != nil {
+		t.Errorf("CreateTenant in the second :memory: store: %v", err)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "future.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sqlite.ExecForTest(s, ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = sqlite.Open(ctx, path)
+	if err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a database from a newer version: got %v, want an error saying the schema is newer", err)
+	}
+}
+
+func TestOpenRejectsBadInput(t *testing.T) {
+	ctx := t.Context()
+	if _, err := sqlite.Open(ctx, ""); !errors.Is(err, record.ErrInvalidInput) {
+		t.Errorf("Open(\"\"): got %v, want ErrInvalidInput", err)
+	}
+	if _, err := sqlite.Open(ctx, "x.db?mode=ro"); !errors.Is(err, record.ErrInvalidInput) {
+		t.Errorf("Open with '?': got %v, want ErrInvalidInput", err)
+	}
+	if _, err := sqlite.Open(ctx, ":memory:", sqlite.WithMaxOpenConns(0)); !errors.Is(err, record.ErrInvalidInput) {
+		t.Errorf("Open with 0 connections: got %v, want ErrInvalidInput", err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := sqlite.Open(cancelled, ":memory:"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context: got %v, want context.Canceled", err)
+	}
+}
