@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -223,7 +224,10 @@ func Classify(ctx context.Context, pkg, apiKey string, err error, c *Capture, no
 		if apiKey == "" || !strings.Contains(err.Error(), apiKey) {
 			te.err = err
 		}
-		return te, true
+		// http.Client.Do fails with *url.Error; anything else failed before
+		// the request was sent (go-openai's own checks) and would again.
+		var ue *url.Error
+		return te, errors.As(err, &ue)
 	}
 	se.Message = cleanMessage(Redact(se.Message, apiKey))
 	if c != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -72,11 +73,15 @@ func TestClassify(t *testing.T) {
 	assert.Equal(t, 2*time.Second, se.RetryAfter)
 	assert.Contains(t, err.Error(), "<html> down </html>")
 
-	cause := errors.New("dial tcp: connection refused " + key)
+	cause := &url.Error{Op: "Post", URL: "http://x", Err: errors.New("dial tcp: connection refused " + key)}
 	err, temp = Classify(ctx, "pkg", key, cause, &Capture{}, time.Now())
 	assert.True(t, temp)
 	assert.NotContains(t, err.Error(), key)
 	assert.False(t, errors.Is(err, cause), "a cause holding the key is not exposed")
+
+	// An error before sending (go-openai's own checks) is not retried.
+	_, temp = Classify(ctx, "pkg", key, openai.ErrChatCompletionInvalidModel, &Capture{}, time.Now())
+	assert.False(t, temp)
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
@@ -113,6 +118,6 @@ func TestRetryDo(t *testing.T) {
 	// No retries when negative.
 	r = &Retry{Pkg: "pkg", MaxRetries: -1}
 	calls = 0
-	_ = r.Do(context.Background(), func(context.Context) error { calls++; return errors.New("net") })
+	_ = r.Do(context.Background(), func(context.Context) error { calls++; return &url.Error{Op: "Post", URL: "u", Err: errors.New("net")} })
 	assert.Equal(t, 1, calls)
 }
