@@ -177,18 +177,42 @@ func (p *partition) remove(r int) meta {
 	return m
 }
 
-// normalizeInto writes v scaled to unit length into dst (a zero vector stays
-// zero). Both the live path and WAL replay store exactly these floats.
-func normalizeInto(dst, v []float32) {
+// invNorm returns 1/|v| (0 for a zero vector); ok is false when v holds a
+// NaN or an infinity.
+func invNorm(v []float32) (inv float64, ok bool) {
+	if ss := dot(v, v); ss > 0 && ss <= math.MaxFloat32 {
+		return 1 / math.Sqrt(float64(ss)), true
+	}
+	// Zero, NaN, infinity, or an overflow or underflow in float32: redo it
+	// in float64.
 	var ss float64
 	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return 0, false
+		}
 		ss += float64(x) * float64(x)
 	}
 	if ss == 0 {
+		return 0, true
+	}
+	return 1 / math.Sqrt(ss), true
+}
+
+// normalizeInto writes v scaled by inv (from invNorm) into dst: v at unit
+// length, or zero for a zero vector.
+func normalizeInto(dst, v []float32, inv float64) {
+	dst = dst[:len(v)]
+	if inv == 0 {
 		clear(dst)
 		return
 	}
-	inv := 1 / math.Sqrt(ss)
+	if inv >= 1e-30 && inv <= 1e30 {
+		f := float32(inv)
+		for i, x := range v {
+			dst[i] = x * f
+		}
+		return
+	}
 	for i, x := range v {
 		dst[i] = float32(float64(x) * inv)
 	}

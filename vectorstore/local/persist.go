@@ -93,13 +93,13 @@ func recordSize(r *vectorstore.Record) int {
 }
 
 // appendRecord appends r with its vector normalized (through scratch).
-func appendRecord(b []byte, r *vectorstore.Record, scratch []float32) []byte {
+func appendRecord(b []byte, r *vectorstore.Record, scratch []float32, inv float64) []byte {
 	b = appendString(b, r.ID)
 	b = appendString(b, r.TenantID)
 	b = appendString(b, r.BotID)
 	b = appendString(b, r.SourceID)
 	b = appendString(b, r.DocumentID)
-	normalizeInto(scratch, r.Vector)
+	normalizeInto(scratch, r.Vector, inv)
 	return appendFloats(b, scratch)
 }
 

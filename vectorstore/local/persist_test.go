@@ -495,3 +495,28 @@ func TestDot(t *testing.T) {
 		}
 	}
 }
+
+// TestExtremeVectors: vectors whose squared norm overflows or underflows
+// float32 are still normalized correctly.
+func TestExtremeVectors(t *testing.T) {
+	ctx := context.Background()
+	s := openInit(t, "")
+	big := make([]float32, testDims)
+	big[0], big[1] = 1e30, 1e30
+	tiny := make([]float32, testDims)
+	tiny[0] = 1e-40 // subnormal
+	if err := s.Upsert(ctx, []vectorstore.Record{{ID: "big", TenantID: "t", Vector: big}, {ID: "tiny", TenantID: "t", Vector: tiny}}); err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float32, testDims)
+	q[0] = 1
+	ms, err := s.Search(ctx, vectorstore.Query{Vector: q, TopK: 2, Filter: vectorstore.Filter{TenantID: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 2 || ms[0].ID != "tiny" || math.Abs(float64(ms[0].Score)-1) > 1e-4 ||
+		ms[1].ID != "big" || math.Abs(float64(ms[1].Score)-math.Sqrt2/2) > 1e-4 {
+		t.Fatalf("extreme vectors: %v, want tiny 1, big 0.7071", ms)
+	}
+	mustClose(t, s)
+}

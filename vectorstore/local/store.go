@@ -53,7 +53,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -125,6 +124,7 @@ type Store struct {
 	broken   error     // a failed log write that could not be undone
 	buf      []byte    // the entry being written
 	scratch  []float32 // a vector being normalized
+	invs     []float64 // 1/|v| of the records being upserted
 }
 
 var _ vectorstore.VectorStore = (*Store)(nil)
@@ -210,17 +210,21 @@ func (s *Store) ready() error {
 	return nil
 }
 
-func (s *Store) checkVector(field string, vec []float32) error {
+// checkVector checks the size and values of a vector and returns 1/|vec|.
+// field names it in errors; index, when >= 0, is substituted in field.
+func (s *Store) checkVector(field string, index int, vec []float32) (float64, error) {
+	if index >= 0 {
+		field = fmt.Sprintf(field, index)
+	}
 	if len(vec) != s.space.Dims {
-		return fmt.Errorf("vectorstore/local: %s has %d dimensions, the space has %d: %w",
+		return 0, fmt.Errorf("vectorstore/local: %s has %d dimensions, the space has %d: %w",
 			field, len(vec), s.space.Dims, vectorstore.ErrDimensionMismatch)
 	}
-	for _, x := range vec {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("vectorstore/local: %w", record.Invalid(field, "contains NaN or infinity"))
-		}
+	inv, ok := invNorm(vec)
+	if !ok {
+		return 0, fmt.Errorf("vectorstore/local: %w", record.Invalid(field, "contains NaN or infinity"))
 	}
-	return nil
+	return inv, nil
 }
 
 // Upsert inserts or replaces records by (TenantID, ID); within recs, the
@@ -235,6 +239,7 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 		s.mu.Unlock()
 		return err
 	}
+	s.invs = s.invs[:0]
 	for i := range recs {
 		r := &recs[i]
 		if r.TenantID == "" {
@@ -245,14 +250,25 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 			s.mu.Unlock()
 			return fmt.Errorf("vectorstore/local: %w", record.Invalid(fmt.Sprintf("records[%d].id", i), "is required"))
 		}
-		if err := s.checkVector(fmt.Sprintf("records[%d].vector", i), r.Vector); err != nil {
+		if len(r.Vector) != s.space.Dims {
+			_, err := s.checkVector("records[%d].vector", i, r.Vector)
 			s.mu.Unlock()
 			return err
 		}
+		inv, ok := invNorm(r.Vector)
+		if !ok {
+			_, err := s.checkVector("records[%d].vector", i, r.Vector)
+			s.mu.Unlock()
+			return err
+		}
+		s.invs = append(s.invs, inv)
 	}
 	err := s.upsertLocked(recs)
 	if cap(s.buf) > 4<<20 {
-		s.buf = nil // a large batch's buffer is not kept
+		s.buf = nil // a large batch's buffers are not kept
+	}
+	if cap(s.invs) > 64<<10 {
+		s.invs = nil
 	}
 	compact := err == nil && s.needCompaction()
 	s.mu.Unlock()
@@ -263,6 +279,7 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 }
 
 func (s *Store) upsertLocked(recs []vectorstore.Record) error {
+	invs := s.invs
 	for len(recs) > 0 {
 		n, size := 0, entryHead+1+2*binary.MaxVarintLen64
 		for n < len(recs) && (n == 0 || size+recordSize(&recs[n]) <= maxEntry) {
@@ -278,12 +295,12 @@ func (s *Store) upsertLocked(recs []vectorstore.Record) error {
 			s.scratch = make([]float32, s.space.Dims)
 		}
 		for i := range recs[:n] {
-			s.buf = appendRecord(s.buf, &recs[i], s.scratch)
+			s.buf = appendRecord(s.buf, &recs[i], s.scratch, invs[i])
 		}
 		if err := s.commit(); err != nil {
 			return err
 		}
-		recs = recs[n:]
+		recs, invs = recs[n:], invs[n:]
 	}
 	return nil
 }
@@ -346,7 +363,8 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 	if err := s.ready(); err != nil {
 		return nil, err
 	}
-	if err := s.checkVector("query.vector", q.Vector); err != nil {
+	inv, err := s.checkVector("query.vector", -1, q.Vector)
+	if err != nil {
 		return nil, err
 	}
 	p := s.tenants[q.Filter.TenantID]
@@ -358,7 +376,7 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 		return []vectorstore.Match{}, nil
 	}
 	qv := make([]float32, len(q.Vector))
-	normalizeInto(qv, q.Vector)
+	normalizeInto(qv, q.Vector, inv)
 	workers := s.cfg.workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
