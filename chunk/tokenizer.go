@@ -3,6 +3,7 @@ package chunk
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -38,6 +39,12 @@ type encoder struct {
 	name string
 	tk   *tiktoken.Tiktoken
 	lens []uint16 // lens[id] = len(bytes of token id)
+	// ranks maps the bytes of every ordinary token to its id.
+	ranks map[string]int
+	// next returns the end of the pre-token starting at byte i of a text:
+	// a hand-written equivalent of the encoding's regular expression, or
+	// nil when there is none (then tiktoken-go encodes).
+	next func(s string, i int) int
 }
 
 var (
@@ -96,24 +103,83 @@ func loadEncoder(name string) (*encoder, error) {
 			encoderErr[slot] = fmt.Errorf("chunk: load encoding %s: %w", name, err)
 			return
 		}
-		encoderCache[slot] = &encoder{name: name, tk: tk, lens: tokenLengths(tk, name)}
+		e := &encoder{name: name, tk: tk}
+		e.lens, e.ranks = tokenTables(tk, name)
+		e.next = cl100kNext
+		if name == O200kBase {
+			e.next = o200kNext
+		}
+		encoderCache[slot] = e
 	})
 	return encoderCache[slot], encoderErr[slot]
 }
 
-// tokenLengths decodes every token id once and records its byte length.
-func tokenLengths(tk *tiktoken.Tiktoken, name string) []uint16 {
-	n := 100_300
+// tokenTables decodes every token id once and records its byte length and
+// the map from token bytes to id (ordinary tokens only).
+func tokenTables(tk *tiktoken.Tiktoken, name string) ([]uint16, map[string]int) {
+	n, special := 100_256, 100_300 // cl100k_base: ordinary ids < 100256
 	if name == O200kBase {
-		n = 200_100
+		n, special = 199_998, 200_100
 	}
-	lens := make([]uint16, n)
+	lens := make([]uint16, special)
+	ranks := make(map[string]int, n)
 	ids := []int{0}
 	for id := range lens {
 		ids[0] = id
-		lens[id] = uint16(len(tk.Decode(ids)))
+		b := tk.Decode(ids)
+		lens[id] = uint16(len(b))
+		if id < n && b != "" {
+			ranks[b] = id
+		}
 	}
-	return lens
+	return lens, ranks
+}
+
+// encode appends the tokens of text to ids and their start offsets to off.
+func (e *encoder) encode(text string, ids, off []int) ([]int, []int) {
+	if e.next == nil {
+		pos := 0
+		for _, id := range e.tk.EncodeOrdinary(text) {
+			ids = append(ids, id)
+			off = append(off, pos)
+			pos += e.tokenLen(id)
+		}
+		return ids, off
+	}
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		if id, ok := e.ranks[text[i:j]]; ok {
+			ids = append(ids, id)
+			off = append(off, i)
+		} else {
+			pos := i
+			bytePairMerge(text[i:j], e.ranks, func(id, size int) {
+				ids = append(ids, id)
+				off = append(off, pos)
+				pos += size
+			})
+		}
+		i = j
+	}
+	return ids, off
+}
+
+// count returns the number of tokens of text.
+func (e *encoder) count(text string) int {
+	if e.next == nil {
+		return len(e.tk.EncodeOrdinary(text))
+	}
+	n := 0
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		if _, ok := e.ranks[text[i:j]]; ok {
+			n++
+		} else {
+			bytePairMerge(text[i:j], e.ranks, func(int, int) { n++ })
+		}
+		i = j
+	}
+	return n
 }
 
 // Encoding returns the encoding's name.
@@ -126,7 +192,11 @@ func (t *Tokenizer) Encode(text string) []int {
 	if text == "" {
 		return nil
 	}
-	return t.enc.tk.EncodeOrdinary(text)
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD") // as tiktoken-go does
+	}
+	ids, _ := t.enc.encode(text, nil, nil)
+	return ids
 }
 
 // Count returns the number of tokens Encode would return.
@@ -134,7 +204,10 @@ func (t *Tokenizer) Count(text string) int {
 	if text == "" {
 		return 0
 	}
-	return len(t.enc.tk.EncodeOrdinary(text))
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	return t.enc.count(text)
 }
 
 // Decode returns the text of tokens.
@@ -164,17 +237,15 @@ func (e *encoder) tokenize(text string) (*tokenized, error) {
 	if !utf8.ValidString(text) {
 		return nil, ErrInvalidUTF8
 	}
-	ids := e.tk.EncodeOrdinary(text)
-	off := make([]int, len(ids)+1)
-	pos := 0
-	for i, id := range ids {
-		off[i] = pos
-		pos += e.tokenLen(id)
+	ids, off := e.encode(text, make([]int, 0, len(text)/4+1), make([]int, 0, len(text)/4+2))
+	last := 0
+	if len(ids) > 0 {
+		last = off[len(off)-1] + e.tokenLen(ids[len(ids)-1])
 	}
-	off[len(ids)] = pos
-	if pos != len(text) {
-		return nil, fmt.Errorf("chunk: token offsets do not add up (%d of %d bytes)", pos, len(text))
+	if last != len(text) {
+		return nil, fmt.Errorf("chunk: token offsets do not add up (%d of %d bytes)", last, len(text))
 	}
+	off = append(off, len(text))
 	return &tokenized{text: text, enc: e, off: off}, nil
 }
 
@@ -265,21 +336,21 @@ func (z *tokenized) exact(a, b int) int {
 		}
 	}
 	if p < 0 || q < 0 {
-		return len(z.enc.tk.EncodeOrdinary(z.text[a:b]))
+		return z.enc.count(z.text[a:b])
 	}
 	ip, okp := slices.BinarySearch(z.off, p)
 	iq, okq := slices.BinarySearch(z.off, q)
 	if !okp || !okq {
 		// Not a token boundary of the whole text: cannot happen for a hard
 		// boundary, but never guess.
-		return len(z.enc.tk.EncodeOrdinary(z.text[a:b]))
+		return z.enc.count(z.text[a:b])
 	}
 	n := iq - ip
 	if p > a {
-		n += len(z.enc.tk.EncodeOrdinary(z.text[a:p]))
+		n += z.enc.count(z.text[a:p])
 	}
 	if b > q {
-		n += len(z.enc.tk.EncodeOrdinary(z.text[q:b]))
+		n += z.enc.count(z.text[q:b])
 	}
 	return n
 }
