@@ -47,6 +47,8 @@ type Options struct {
 	// whose tenants must not probe its internal network (server-side request
 	// forgery); tests against 127.0.0.1 servers set it.
 	AllowPrivateNetworks bool
+	// IgnoreRobots makes url crawls ignore robots.txt (see URLLoader).
+	IgnoreRobots bool
 	// UserAgent overrides DefaultUserAgent.
 	UserAgent string
 	// MaxRedirects overrides DefaultMaxRedirects (negative: none followed).

@@ -33,8 +33,12 @@ import (
 // means DefaultMaxDepth) and MaxPages requests in all. URLs are compared
 // without their fragment, with scheme and host lower-cased and default ports
 // dropped; each is requested once. Links to common non-text files (images,
-// archives, PDFs, scripts, style sheets…) are not requested. robots.txt is
-// not consulted.
+// archives, PDFs, scripts, style sheets…) are not requested. A crawl obeys
+// the host's robots.txt (RFC 9309 rules for the "MiniRAG" agent, or else
+// "*"; Crawl-delay is not honoured) unless Options.IgnoreRobots: links it
+// disallows are reported as skipped. The start page itself, named by the
+// source, is always requested, and a single-page source does not read
+// robots.txt.
 //
 // Every request carries a User-Agent naming MiniRAG (Options.UserAgent), is
 // bounded by TimeoutSeconds (headers and body together) and follows at most
@@ -240,6 +244,7 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 	done := map[string]bool{}                       // loaded (final URLs)
 	queue := []queued{{u: l.start}}
 	host := ""
+	var rules *robots // fetched with the first link to follow
 	for fetched := 0; len(queue) > 0 && fetched < l.maxPages; {
 		it := queue[0]
 		queue = queue[1:]
@@ -294,6 +299,15 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 				continue
 			}
 			seen[ln.String()] = true
+			if rules == nil && !l.opts.IgnoreRobots {
+				if rules, err = l.fetchRobots(ctx, final); err != nil {
+					return err
+				}
+			}
+			if ok, why := rules.allowed(ln); !ok {
+				l.opts.skip(ln.String(), why)
+				continue
+			}
 			queue = append(queue, queued{u: ln, depth: it.depth + 1})
 		}
 		if err := emit(doc); err != nil {

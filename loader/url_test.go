@@ -54,12 +54,15 @@ func (s *site) count(p string) int {
 	return s.hits[p]
 }
 
+// total counts the requests for pages (robots.txt aside).
 func (s *site) total() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, v := range s.hits {
-		n += v
+	for p, v := range s.hits {
+		if p != "/robots.txt" {
+			n += v
+		}
 	}
 	return n
 }
