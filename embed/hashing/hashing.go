@@ -11,8 +11,10 @@
 // # How a text becomes a vector
 //
 //	text ─► NFC ─► lowercase ─► words (runs of letters, digits and marks;
-//	        │                   each Han, Hiragana, Katakana or Thai
-//	        │                   character is a word of its own)
+//	        │                   each Han, Hiragana, Katakana, Thai, Lao,
+//	        │                   Khmer or Myanmar character is a word of its
+//	        │                   own, as these scripts put no spaces between
+//	        │                   words)
 //	        ├─► word unigrams                weight 1.0
 //	        ├─► word bigrams (adjacent)      weight 0.5  (Config.NoBigrams)
 //	        └─► character 3-, 4- and 5-grams of "<word>" weight 0.2
@@ -306,7 +308,7 @@ func (s *scratch) tokenize(text string) {
 			start = len(s.buf)
 			s.buf = utf8.AppendRune(s.buf, r)
 			end()
-		case unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Mn, r):
+		case unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.IsMark(r):
 			if start < 0 {
 				start = len(s.buf)
 			}

@@ -155,6 +155,9 @@ func TestCaseAndUnicode(t *testing.T) {
 	assert.Equal(t, e.Vector("caf\u00e9"), e.Vector("cafe\u0301"))
 	// Scripts without spaces still share characters.
 	assert.Greater(t, cosine(e.Vector("東京都の天気"), e.Vector("東京の天気予報")), 0.3)
+	// Combining marks stay inside their word (Devanagari vowel signs).
+	words := newEmbedder(t, hashing.Config{NoBigrams: true, NoCharNGrams: true})
+	assert.Zero(t, cosine(words.Vector("हिन्दी"), words.Vector("ह")), "हिन्दी is one word, not split at its vowel signs")
 	// Invalid UTF-8 does not panic and separates words.
 	v := e.Vector("abc\xffdef")
 	assert.InDelta(t, 1.0, norm(v), 1e-5)
