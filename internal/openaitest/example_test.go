@@ -22,11 +22,11 @@ func Example() {
 			panic(err)
 		}
 		resp.Body.Close()
-		fmt.Println(resp.StatusCode, resp.Header.Get("Retry-After"))
+		fmt.Printf("%d Retry-After=%q\n", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	fmt.Println(srv.RequestCount(), srv.EmbeddedInputs(), srv.SecretLeaks("sk-test"))
 	// Output:
-	// 429 1
-	// 200
+	// 429 Retry-After="1"
+	// 200 Retry-After=""
 	// 2 1 []
 }
