@@ -191,6 +191,19 @@ func (e *Embedder) Dimensions() int {
 	return int(e.learned.Load())
 }
 
+// Probe returns Dimensions, first embedding one short text to learn it
+// when it is neither configured nor learned yet. Call it before creating
+// a vector index whose size must be known up front.
+func (e *Embedder) Probe(ctx context.Context) (int, error) {
+	if d := e.Dimensions(); d > 0 {
+		return d, nil
+	}
+	if _, err := e.Embed(ctx, []string{"dimension probe"}); err != nil {
+		return 0, err
+	}
+	return e.Dimensions(), nil
+}
+
 // Model implements embed.Embedder: "openai:" + Config.Model, followed by
 // ":" + Config.Dimensions when that is set (the same model shortened to
 // another size is another vector space).

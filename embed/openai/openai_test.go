@@ -367,3 +367,22 @@ func TestFirstErrorStopsOtherBatches(t *testing.T) {
 	assert.Contains(t, err.Error(), "bad batch")
 	assert.Equal(t, 1, srv.RequestCount())
 }
+
+func TestProbe(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{Dimensions: 5})
+	e, _ := newEmbedder(t, srv, Config{})
+	assert.Zero(t, e.Dimensions())
+	d, err := e.Probe(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 5, d)
+	d, err = e.Probe(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 5, d)
+	assert.Equal(t, 1, srv.RequestCount(), "known dimensions need no call")
+
+	configured, _ := newEmbedder(t, srv, Config{Dimensions: 3})
+	d, err = configured.Probe(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 3, d)
+	assert.Equal(t, 1, srv.RequestCount())
+}
