@@ -110,8 +110,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(o.maxOpenConns)
-	db.SetMaxIdleConns(o.maxOpenConns)
+	if memory {
+		// One more for the pinned connection.
+		db.SetMaxOpenConns(o.maxOpenConns + 1)
+		db.SetMaxIdleConns(o.maxOpenConns + 1)
+	} else {
+		db.SetMaxOpenConns(o.maxOpenConns)
+		db.SetMaxIdleConns(o.maxOpenConns)
+	}
 	s := &Store{db: db, q: db}
 	if memory {
 		s.keep, err = db.Conn(ctx)

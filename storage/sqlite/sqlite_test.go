@@ -132,3 +132,19 @@ func TestOpenRejectsBadInput(t *testing.T) {
 		t.Errorf("Open with a cancelled context: got %v, want context.Canceled", err)
 	}
 }
+
+func TestOneConnection(t *testing.T) {
+	for _, path := range []string{":memory:", filepath.Join(t.TempDir(), "one.db")} {
+		s, err := sqlite.Open(t.Context(), path, sqlite.WithMaxOpenConns(1), sqlite.WithBusyTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateTenant(t.Context(), tenant("t")); err != nil {
+			t.Errorf("%s with one connection: CreateTenant: %v", path, err)
+		}
+		if _, err := s.ListTenants(t.Context()); err != nil {
+			t.Errorf("%s with one connection: ListTenants: %v", path, err)
+		}
+		s.Close()
+	}
+}

@@ -174,7 +174,9 @@ func testConcurrentClaims(f *fixture) {
 		go func() {
 			defer wg.Done()
 			name := fmt.Sprintf("worker-%d", w)
-			for {
+			// More claims than jobs by one worker means jobs are handed
+			// out again: stop rather than loop forever.
+			for range jobs + 1 {
 				j, err := s.ClaimJob(ctx, name, at(60), time.Hour)
 				if errors.Is(err, record.ErrNotFound) {
 					return
