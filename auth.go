@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -82,11 +83,20 @@ func (p Principal) LogValue() slog.Value {
 
 // NewAPIToken is a token just created: the stored record and the
 // plaintext, which is shown this once and cannot be recovered. String,
-// GoString and LogValue redact the plaintext; the JSON encoding carries it
-// (as "plaintext"), since a host's create-token response must.
+// GoString, LogValue and MarshalJSON redact the plaintext, so that logging
+// or encoding a value that holds one never leaks it: a host hands the
+// plaintext over by reading the field itself.
 type NewAPIToken struct {
-	Token     APIToken `json:"api_token"`
-	Plaintext string   `json:"plaintext"`
+	Token     APIToken
+	Plaintext string
+}
+
+// MarshalJSON encodes the token record and a redacted plaintext.
+func (t NewAPIToken) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Token     APIToken `json:"api_token"`
+		Plaintext string   `json:"plaintext"`
+	}{t.Token, "[REDACTED]"})
 }
 
 // String redacts the plaintext.

@@ -44,8 +44,9 @@
 //
 // Secrets never appear in errors, logs, String or %v output, or JSON
 // encodings: the types that hold them (Config, JWTConfig, Credentials,
-// NewAPIToken, Session) redact themselves. NewAPIToken and Session keep
-// the secret in their JSON encoding, since a host must return it once.
+// NewAPIToken, Session) redact themselves in String, GoString, LogValue
+// and MarshalJSON. A host hands a new token over by reading its field
+// (NewAPIToken.Plaintext, Session.Token) explicitly.
 //
 // # Errors
 //

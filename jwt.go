@@ -3,6 +3,7 @@ package minirag
 import (
 	"crypto/ed25519"
 	"crypto/rsa"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -85,12 +86,20 @@ func (j JWTConfig) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%q", j.String())), nil
 }
 
-// Session is a JWT issued by Client.IssueSession. Its String, GoString
-// and LogValue methods redact the token; its JSON encoding carries it, as
-// a login response needs to.
+// Session is a JWT issued by Client.IssueSession. Its String, GoString,
+// LogValue and MarshalJSON methods redact the token: a host hands it over
+// by reading the field itself.
 type Session struct {
-	Token     string    `json:"token"`
-	ExpiresAt time.Time `json:"expires_at"`
+	Token     string
+	ExpiresAt time.Time
+}
+
+// MarshalJSON encodes the expiry and a redacted token.
+func (s Session) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}{"[REDACTED]", s.ExpiresAt})
 }
 
 // String redacts the token.

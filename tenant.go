@@ -33,7 +33,7 @@ type TenantBootstrap struct {
 	// Owner is the first user, with role owner.
 	Owner User `json:"owner"`
 	// Token is an admin API token of the owner. Its plaintext is shown
-	// this once.
+	// this once, in Token.Plaintext (redacted in JSON and logs).
 	Token NewAPIToken `json:"token"`
 }
 
