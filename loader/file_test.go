@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -320,4 +321,52 @@ func TestFileLoaderEmptyFile(t *testing.T) {
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+func TestFileLoaderHundredMegabyteFile(t *testing.T) {
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "huge.txt")
+	f, err := os.Create(huge)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(100<<20)) // sparse: no disk or memory used
+	require.NoError(t, f.Close())
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "small.txt"), []byte("small"), 0o644))
+
+	docs, skips, err := loadAll(t, fileSource(FileConfig{Path: dir}))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"small.txt"}, keys(docs))
+	assert.Equal(t, map[string]string{"huge.txt": "too large (104857600 bytes, limit 20971520)"}, skipMap(skips))
+
+	_, _, err = loadAll(t, fileSource(FileConfig{Path: huge}))
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.Equal(t, "loader: file "+huge+": too large (104857600 bytes, limit 20971520): loader: source unavailable", err.Error())
+}
+
+// corpusDir is the shared corpus of real markdown documents.
+const corpusDir = "../../shared/corpus/prometheus-docs"
+
+func TestFileLoaderCorpus(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("shared corpus absent (%s): %v", corpusDir, err)
+	}
+	var want []string
+	require.NoError(t, filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".md") {
+			rel, _ := filepath.Rel(corpusDir, p)
+			want = append(want, filepath.ToSlash(rel))
+		}
+		return err
+	}))
+	docs, _, err := loadAll(t, fileSource(FileConfig{Path: corpusDir, Include: []string{"*.md"}}))
+	require.NoError(t, err)
+	assert.Equal(t, want, keys(docs))
+	withFrontMatterTitle := 0
+	for _, d := range docs {
+		assert.NotEmpty(t, d.Title, d.Key)
+		assert.False(t, strings.HasPrefix(d.Text, "---\n"), "front matter left in %s", d.Key)
+		if !strings.EqualFold(d.Title, strings.TrimSuffix(path.Base(d.Key), ".md")) {
+			withFrontMatterTitle++
+		}
+	}
+	assert.Greater(t, withFrontMatterTitle, len(docs)/2, "most corpus files carry a title")
 }
