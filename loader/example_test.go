@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	"github.com/minirag/minirag/loader"
@@ -102,4 +104,49 @@ func ExampleHTMLToText() {
 	// | Flag | Default |
 	// | --- | --- |
 	// | --fast | on |
+}
+
+// A url source crawls one host breadth-first within its bounds. (The test
+// server is on 127.0.0.1, so this example allows private networks; a
+// multi-tenant host leaves that off.)
+func ExampleURLLoader() {
+	mux := http.NewServeMux()
+	page := func(title, body string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, "<title>%s</title><main>%s</main>", title, body)
+		}
+	}
+	mux.HandleFunc("/{$}", page("Home", `<h1>Home</h1><a href="/guide">Guide</a> <a href="/logo.png">logo</a>`))
+	mux.HandleFunc("/guide", page("Guide", `<h2>Install</h2><pre>go get example.com/x</pre><a href="/faq">FAQ</a>`))
+	mux.HandleFunc("/faq", page("FAQ", `deeper than max_depth`))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	l, err := loader.New(record.SourceURL,
+		json.RawMessage(`{"url": "`+srv.URL+`", "max_pages": 10, "max_depth": 1}`),
+		loader.Options{AllowPrivateNetworks: true})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	err = l.Load(context.Background(), func(d loader.Document) error {
+		fmt.Printf("== %s %q\n%s\n", strings.TrimPrefix(d.Key, srv.URL), d.Title, d.Text)
+		return nil
+	})
+	fmt.Println(err)
+	// Output:
+	// == / "Home"
+	// # Home
+	//
+	// Guide logo
+	// == /guide "Guide"
+	// ## Install
+	//
+	// ```
+	// go get example.com/x
+	// ```
+	//
+	// FAQ
+	// <nil>
 }
