@@ -98,30 +98,72 @@ func matchField(fc *qdrant.FieldCondition, p *point) (bool, error) {
 		fc.ValuesCount != nil || fc.GeoPolygon != nil || fc.DatetimeRange != nil || fc.IsEmpty != nil || fc.IsNull != nil {
 		return false, status.Errorf(codes.Unimplemented, "qdrantfake: only match conditions are implemented (key %q)", fc.GetKey())
 	}
-	vals := values(p.payload, fc.GetKey())
+	key := fc.GetKey()
 	switch m := fc.GetMatch().GetMatchValue().(type) {
 	case *qdrant.Match_Keyword:
-		return anyString(vals, func(s string) bool { return s == m.Keyword }), nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool { return isString(v, m.Keyword) }), nil
 	case *qdrant.Match_Keywords:
-		return anyString(vals, func(s string) bool { return contains(m.Keywords.GetStrings(), s) }), nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+			s, ok := v.GetKind().(*qdrant.Value_StringValue)
+			return ok && contains(m.Keywords.GetStrings(), s.StringValue)
+		}), nil
 	case *qdrant.Match_ExceptKeywords:
 		// A value not in the list matches. How Qdrant treats a missing
 		// field here is not verified (the adapter never sends except).
-		return anyString(vals, func(s string) bool { return !contains(m.ExceptKeywords.GetStrings(), s) }), nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+			s, ok := v.GetKind().(*qdrant.Value_StringValue)
+			return ok && !contains(m.ExceptKeywords.GetStrings(), s.StringValue)
+		}), nil
 	case *qdrant.Match_Integer:
-		return anyInt(vals, func(i int64) bool { return i == m.Integer }), nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+			i, ok := v.GetKind().(*qdrant.Value_IntegerValue)
+			return ok && i.IntegerValue == m.Integer
+		}), nil
 	case *qdrant.Match_Integers:
-		return anyInt(vals, func(i int64) bool { return containsInt(m.Integers.GetIntegers(), i) }), nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+			i, ok := v.GetKind().(*qdrant.Value_IntegerValue)
+			return ok && containsInt(m.Integers.GetIntegers(), i.IntegerValue)
+		}), nil
 	case *qdrant.Match_Boolean:
-		for _, v := range vals {
-			if b, ok := v.GetKind().(*qdrant.Value_BoolValue); ok && b.BoolValue == m.Boolean {
-				return true, nil
-			}
-		}
-		return false, nil
+		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+			b, ok := v.GetKind().(*qdrant.Value_BoolValue)
+			return ok && b.BoolValue == m.Boolean
+		}), nil
 	default:
 		return false, status.Errorf(codes.Unimplemented, "qdrantfake: match %T is not implemented", m)
 	}
+}
+
+func isString(v *qdrant.Value, want string) bool {
+	s, ok := v.GetKind().(*qdrant.Value_StringValue)
+	return ok && s.StringValue == want
+}
+
+// anyValue reports whether pred holds for a value at key, lists flattened
+// (Qdrant matches a list payload when any element matches). A plain key
+// is looked up without allocating.
+func anyValue(payload map[string]*qdrant.Value, key string, pred func(*qdrant.Value) bool) bool {
+	if !strings.Contains(key, ".") {
+		v, ok := payload[key]
+		if !ok {
+			return false
+		}
+		if l := v.GetListValue(); l != nil {
+			for _, e := range l.GetValues() {
+				if pred(e) {
+					return true
+				}
+			}
+			return false
+		}
+		return pred(v)
+	}
+	for _, v := range values(payload, key) {
+		if pred(v) {
+			return true
+		}
+	}
+	return false
 }
 
 // rawValues follows a dotted key ("a.b") through struct values.
@@ -167,24 +209,6 @@ func flatten(vs []*qdrant.Value) []*qdrant.Value {
 		out = append(out, v)
 	}
 	return out
-}
-
-func anyString(vs []*qdrant.Value, pred func(string) bool) bool {
-	for _, v := range vs {
-		if s, ok := v.GetKind().(*qdrant.Value_StringValue); ok && pred(s.StringValue) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyInt(vs []*qdrant.Value, pred func(int64) bool) bool {
-	for _, v := range vs {
-		if i, ok := v.GetKind().(*qdrant.Value_IntegerValue); ok && pred(i.IntegerValue) {
-			return true
-		}
-	}
-	return false
 }
 
 func contains(list []string, s string) bool {

@@ -294,6 +294,7 @@ func TestUnreachableServerNamesTheAddress(t *testing.T) {
 	require.NoError(t, err, "Dial does no I/O")
 	defer s.Close()
 	err = s.Init(t.Context(), space)
+	t.Log(err)
 	require.ErrorIs(t, err, qdrant.ErrUnavailable)
 	assert.Contains(t, err.Error(), host+":"+strconv.Itoa(port))
 	assert.True(t, strings.HasPrefix(err.Error(), "qdrant: "), err.Error())
@@ -305,6 +306,7 @@ func TestStoppedServer(t *testing.T) {
 	require.NoError(t, s.Upsert(t.Context(), []vectorstore.Record{rec("a", "t1", 1, 0, 0, 0)}))
 	srv.Stop()
 	_, err := s.Search(t.Context(), vectorstore.Query{Vector: []float32{1, 0, 0, 0}, TopK: 1, Filter: vectorstore.Filter{TenantID: "t1"}})
+	t.Log(err)
 	require.ErrorIs(t, err, qdrant.ErrUnavailable)
 	assert.Contains(t, err.Error(), srv.Addr())
 	err = s.Upsert(t.Context(), []vectorstore.Record{rec("a", "t1", 1, 0, 0, 0)})
@@ -347,6 +349,7 @@ func TestAPIKey(t *testing.T) {
 			require.NoError(t, err)
 			defer s.Close()
 			err = s.Init(t.Context(), space)
+			t.Log(err)
 			require.ErrorIs(t, err, qdrant.ErrAccessDenied)
 			assert.NotContains(t, err.Error(), key)
 			if tc.key != "" {
