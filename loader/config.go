@@ -26,11 +26,13 @@ const MaxTextBytes = 10 << 20
 type FileConfig struct {
 	// Path is a file or a directory (required).
 	Path string `json:"path"`
-	// Include lists glob patterns (path.Match syntax, matched against the
-	// path relative to Path, and against the base name); empty means every
-	// supported file.
+	// Include lists glob patterns (path.Match syntax plus "**" for any
+	// number of directories, matched against the slash path relative to
+	// Path, and, for a pattern without "/", against the base name); empty
+	// means every supported file.
 	Include []string `json:"include,omitempty"`
-	// Exclude lists glob patterns of files or directories to leave out.
+	// Exclude lists glob patterns (as Include) of files or directories to
+	// leave out; an excluded directory is not walked.
 	Exclude []string `json:"exclude,omitempty"`
 	// MaxFileBytes skips larger files; zero means DefaultMaxFileBytes.
 	MaxFileBytes int64 `json:"max_file_bytes,omitempty"`

@@ -57,8 +57,8 @@ type Document struct {
 	// Metadata is free-form. The loaders of this package set
 	// "content_type" (the original media type, such as "text/html"),
 	// "format" ("markdown" when Text is markdown, including HTML rendered
-	// by HTMLToText; "text" otherwise), and, for files, "size" (bytes) and
-	// "mtime" (RFC 3339).
+	// by HTMLToText; "text" otherwise), "size" (bytes read, for files and
+	// pages) and, for files, "mtime" (RFC 3339).
 	Metadata map[string]string
 }
 
