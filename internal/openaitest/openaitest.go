@@ -37,7 +37,8 @@
 //   - Options.Delay is waited before answering each request, after a
 //     concurrency slot is taken when Options.MaxConcurrent limits them;
 //     waiting requests still count in PeakConcurrency, which measures what
-//     the client did. A client that gives up stops the wait.
+//     the client did (a request counts until its answer starts). A client
+//     that gives up stops the wait.
 //   - Scripted failures (FailNext) are answered at once, before any delay
 //     or slot, in the OpenAI error JSON {"error":{"message","type","code"}}.
 //   - Options.APIKey, when set, is required as "Authorization: Bearer
@@ -250,7 +251,9 @@ func (s *Server) RequestCount() int { return int(s.count.Load()) }
 func (s *Server) EmbeddedInputs() int { return int(s.inputs.Load()) }
 
 // PeakConcurrency is the largest number of requests in flight at once seen
-// so far (counting those waiting for a MaxConcurrent slot).
+// so far. A request is in flight from its arrival (waiting for a
+// MaxConcurrent slot included) until its answer starts: a streamed answer
+// stops counting at its first byte.
 func (s *Server) PeakConcurrency() int { return int(s.peak.Load()) }
 
 // SecretLeaks lists where secret appeared in the recorded requests other
@@ -283,21 +286,25 @@ func (s *Server) SecretLeaks(secret string) []string {
 }
 
 // statusRecorder remembers the status a handler wrote.
+// The status is recorded before anything is written, so that a client
+// that has the answer finds the status in Requests.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	record func(status int)
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
+		w.record(code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
-		w.status = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
@@ -313,7 +320,9 @@ func (w *statusRecorder) Flush() {
 func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := s.inFlight.Add(1)
-		defer s.inFlight.Add(-1)
+		var leave sync.Once
+		done := func() { leave.Do(func() { s.inFlight.Add(-1) }) }
+		defer done()
 		for {
 			p := s.peak.Load()
 			if n <= p || s.peak.CompareAndSwap(p, n) {
@@ -326,7 +335,6 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &statusRecorder{ResponseWriter: w}
 		idx := -1
 		if !s.opts.NoRecord {
 			s.mu.Lock()
@@ -337,13 +345,14 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			})
 			s.mu.Unlock()
 		}
-		defer func() {
+		rec := &statusRecorder{ResponseWriter: w, record: func(status int) {
+			done() // the client may send its next request once it has this answer
 			if idx >= 0 {
 				s.mu.Lock()
-				s.requests[idx].Status = rec.status
+				s.requests[idx].Status = status
 				s.mu.Unlock()
 			}
-		}()
+		}}
 
 		if s.opts.APIKey != "" && r.Header.Get("Authorization") != "Bearer "+s.opts.APIKey {
 			writeError(rec, http.StatusUnauthorized, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
