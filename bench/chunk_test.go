@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 	"github.com/tmc/langchaingo/textsplitter"
 
 	"github.com/minirag/minirag/chunk"
@@ -23,8 +24,9 @@ import (
 //
 //	cd bench && go test -run '^$' -bench Chunk -benchmem -count 5
 //
-//   - ChunkBaselineEncode: one tiktoken-go EncodeOrdinary per document (the
-//     floor: any token-exact chunker must encode the text at least once).
+//   - ChunkBaselineEncode: one tiktoken-go EncodeOrdinary per document (what
+//     "tokenize each text once" costs with tiktoken-go; chunk's own encoder
+//     produces the same ids, faster).
 //   - ChunkToken / ChunkMarkdown: chunk.TokenChunker / MarkdownChunker, one
 //     document after another on one goroutine.
 //   - ChunkLangchaingoPerDoc: textsplitter.TokenSplitter.SplitText called
@@ -88,8 +90,15 @@ func chunkOptions() chunk.Options {
 	return chunk.Options{MaxTokens: chunkMax, Overlap: chunkOverlap, Encoding: chunk.Cl100kBase}
 }
 
-// newTokenChunker also makes sure tiktoken-go's global BPE loader is the
-// offline one before langchaingo calls tiktoken (no network access).
+var offlineOnce sync.Once
+
+// offlineTiktoken points tiktoken-go's global BPE loader (used by the
+// baseline and by langchaingo) at the embedded offline files, so that no
+// benchmark reaches the network.
+func offlineTiktoken() {
+	offlineOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
+}
+
 func newTokenChunker(b *testing.B) *chunk.TokenChunker {
 	c, err := chunk.NewTokenChunker(chunkOptions())
 	if err != nil {
@@ -100,7 +109,7 @@ func newTokenChunker(b *testing.B) *chunk.TokenChunker {
 
 func BenchmarkChunkBaselineEncode(b *testing.B) {
 	docs, n := loadChunkCorpus(b)
-	newTokenChunker(b)
+	offlineTiktoken()
 	tk, err := tiktoken.GetEncoding(chunk.Cl100kBase)
 	if err != nil {
 		b.Fatal(err)
@@ -154,7 +163,7 @@ func langchaingoSplitter() textsplitter.TokenSplitter {
 
 func BenchmarkChunkLangchaingoPerDoc(b *testing.B) {
 	docs, n := loadChunkCorpus(b)
-	newTokenChunker(b)
+	offlineTiktoken()
 	s := langchaingoSplitter()
 	pieces := 0
 	b.SetBytes(n)
@@ -174,7 +183,7 @@ func BenchmarkChunkLangchaingoPerDoc(b *testing.B) {
 
 func BenchmarkChunkLangchaingoCorpus(b *testing.B) {
 	docs, n := loadChunkCorpus(b)
-	newTokenChunker(b)
+	offlineTiktoken()
 	s := langchaingoSplitter()
 	all := strings.Join(docs, "\n\n")
 	pieces := 0

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 
 	"github.com/minirag/minirag/record"
@@ -26,35 +25,34 @@ const (
 // take up to four tokens, and a piece never cuts a character in two.
 const MinMaxTokens = 4
 
-// Tokenizer counts and encodes text with a tiktoken encoding. It is safe for
-// concurrent use; create it once and share it (building one after the first
-// is cheap: the encoding's tables are built once per process and cached).
+// Tokenizer counts and encodes text with a tiktoken encoding. Its token ids
+// are those of tiktoken-go's EncodeOrdinary (the tests check this on the
+// corpus and on generated text), computed by a faster port: the BPE ranks
+// are the files embedded in github.com/pkoukk/tiktoken-go-loader, read
+// through its offline loader (nothing is ever downloaded), and the
+// pre-tokenizer regular expressions are hand-written (see pretoken.go).
+//
+// A Tokenizer is safe for concurrent use. Building the first one of an
+// encoding loads its ranks (about 0.1 s and 10 MB for cl100k_base, twice
+// that for o200k_base); they are cached for the life of the process, so
+// further Tokenizers and chunkers are cheap. Nothing happens at import.
 type Tokenizer struct {
 	enc *encoder
 }
 
-// encoder is a process-wide, lazily built tiktoken encoding plus the byte
-// length of every token, which maps a token sequence back to byte offsets.
+// encoder is a process-wide, lazily loaded encoding.
 type encoder struct {
 	name string
-	tk   *tiktoken.Tiktoken
-	lens []uint16 // lens[id] = len(bytes of token id)
-	// ranks maps the bytes of every ordinary token to its id.
+	// ranks maps the bytes of every ordinary token to its id (the id is
+	// the merge rank).
 	ranks map[string]int
-	// next returns the end of the pre-token starting at byte i of a text:
-	// a hand-written equivalent of the encoding's regular expression, or
-	// nil when there is none (then tiktoken-go encodes).
+	// vocab[id] is the bytes of token id ("" for an unused id).
+	vocab []string
+	// next returns the end of the pre-token starting at byte i of a text.
 	next func(s string, i int) int
 }
 
 var (
-	// loaderOnce installs tiktoken-go's offline BPE loader (the BPE files
-	// embedded in github.com/pkoukk/tiktoken-go-loader) the first time a
-	// Tokenizer is built, so that tiktoken never reaches the network. It is
-	// done here rather than in init() so that importing the package has no
-	// side effect.
-	loaderOnce sync.Once
-
 	encoderOnce  [2]sync.Once
 	encoderCache [2]*encoder
 	encoderErr   [2]error
@@ -73,12 +71,6 @@ func encodingSlot(name string) int {
 // NewTokenizer returns a Tokenizer for the named encoding (Cl100kBase or
 // O200kBase; "" means Cl100kBase). An unknown name is an error wrapping
 // record.ErrInvalidInput.
-//
-// The first call for an encoding builds its tables from the BPE data embedded
-// in the binary (roughly a second of CPU and tens of MB of memory for
-// o200k_base); the result is cached for the life of the process. The first
-// call also points tiktoken-go's global BPE loader at the offline loader:
-// nothing is ever downloaded.
 func NewTokenizer(encoding string) (*Tokenizer, error) {
 	enc, err := loadEncoder(encoding)
 	if err != nil {
@@ -97,55 +89,28 @@ func loadEncoder(name string) (*encoder, error) {
 			fmt.Sprintf("unknown encoding %q (want %q or %q)", name, Cl100kBase, O200kBase)))
 	}
 	encoderOnce[slot].Do(func() {
-		loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
-		tk, err := tiktoken.GetEncoding(name)
+		ranks, err := tiktoken_loader.NewOfflineLoader().LoadTiktokenBpe(name + ".tiktoken")
 		if err != nil {
 			encoderErr[slot] = fmt.Errorf("chunk: load encoding %s: %w", name, err)
 			return
 		}
-		e := &encoder{name: name, tk: tk}
-		e.lens, e.ranks = tokenTables(tk, name)
-		e.next = cl100kNext
+		e := &encoder{name: name, ranks: ranks, next: cl100kNext}
 		if name == O200kBase {
 			e.next = o200kNext
+		}
+		for tok, id := range ranks {
+			if id >= len(e.vocab) {
+				e.vocab = slices.Grow(e.vocab, id+1-len(e.vocab))[:id+1]
+			}
+			e.vocab[id] = tok
 		}
 		encoderCache[slot] = e
 	})
 	return encoderCache[slot], encoderErr[slot]
 }
 
-// tokenTables decodes every token id once and records its byte length and
-// the map from token bytes to id (ordinary tokens only).
-func tokenTables(tk *tiktoken.Tiktoken, name string) ([]uint16, map[string]int) {
-	n, special := 100_256, 100_300 // cl100k_base: ordinary ids < 100256
-	if name == O200kBase {
-		n, special = 199_998, 200_100
-	}
-	lens := make([]uint16, special)
-	ranks := make(map[string]int, n)
-	ids := []int{0}
-	for id := range lens {
-		ids[0] = id
-		b := tk.Decode(ids)
-		lens[id] = uint16(len(b))
-		if id < n && b != "" {
-			ranks[b] = id
-		}
-	}
-	return lens, ranks
-}
-
 // encode appends the tokens of text to ids and their start offsets to off.
 func (e *encoder) encode(text string, ids, off []int) ([]int, []int) {
-	if e.next == nil {
-		pos := 0
-		for _, id := range e.tk.EncodeOrdinary(text) {
-			ids = append(ids, id)
-			off = append(off, pos)
-			pos += e.tokenLen(id)
-		}
-		return ids, off
-	}
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
 		if id, ok := e.ranks[text[i:j]]; ok {
@@ -166,9 +131,6 @@ func (e *encoder) encode(text string, ids, off []int) ([]int, []int) {
 
 // count returns the number of tokens of text.
 func (e *encoder) count(text string) int {
-	if e.next == nil {
-		return len(e.tk.EncodeOrdinary(text))
-	}
 	n := 0
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
@@ -187,19 +149,20 @@ func (t *Tokenizer) Encoding() string { return t.enc.name }
 
 // Encode returns the token ids of text. Special-token text such as
 // "<|endoftext|>" is encoded as ordinary text, never as a special token.
-// Invalid UTF-8 bytes are encoded as U+FFFD.
+// Invalid UTF-8 bytes are encoded as U+FFFD, as tiktoken-go does.
 func (t *Tokenizer) Encode(text string) []int {
 	if text == "" {
 		return nil
 	}
 	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD") // as tiktoken-go does
+		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
 	ids, _ := t.enc.encode(text, nil, nil)
 	return ids
 }
 
-// Count returns the number of tokens Encode would return.
+// Count returns the number of tokens Encode would return, without
+// allocating them.
 func (t *Tokenizer) Count(text string) int {
 	if text == "" {
 		return 0
@@ -210,17 +173,15 @@ func (t *Tokenizer) Count(text string) int {
 	return t.enc.count(text)
 }
 
-// Decode returns the text of tokens.
+// Decode returns the text of tokens; unknown ids are skipped.
 func (t *Tokenizer) Decode(tokens []int) string {
-	return t.enc.tk.Decode(tokens)
-}
-
-// tokenLen returns the byte length of token id.
-func (e *encoder) tokenLen(id int) int {
-	if id >= 0 && id < len(e.lens) {
-		return int(e.lens[id])
+	var b strings.Builder
+	for _, id := range tokens {
+		if id >= 0 && id < len(t.enc.vocab) {
+			b.WriteString(t.enc.vocab[id])
+		}
 	}
-	return len(e.tk.Decode([]int{id}))
+	return b.String()
 }
 
 // tokenized is a text encoded once, with the byte offset of every token.
@@ -233,20 +194,12 @@ type tokenized struct {
 }
 
 // tokenize encodes text (valid UTF-8) once and maps tokens to byte offsets.
-func (e *encoder) tokenize(text string) (*tokenized, error) {
-	if !utf8.ValidString(text) {
-		return nil, ErrInvalidUTF8
-	}
-	ids, off := e.encode(text, make([]int, 0, len(text)/4+1), make([]int, 0, len(text)/4+2))
-	last := 0
-	if len(ids) > 0 {
-		last = off[len(off)-1] + e.tokenLen(ids[len(ids)-1])
-	}
-	if last != len(text) {
-		return nil, fmt.Errorf("chunk: token offsets do not add up (%d of %d bytes)", last, len(text))
-	}
+func (e *encoder) tokenize(text string) *tokenized {
+	// Only the offsets are kept: the pre-tokens tile the text, and so do
+	// the tokens of each pre-token.
+	_, off := e.encode(text, nil, make([]int, 0, len(text)/4+2))
 	off = append(off, len(text))
-	return &tokenized{text: text, enc: e, off: off}, nil
+	return &tokenized{text: text, enc: e, off: off}
 }
 
 // ntok returns the number of tokens of the whole text.
@@ -355,8 +308,8 @@ func (z *tokenized) exact(a, b int) int {
 	return n
 }
 
-// tokenizeChecked is tokenize for Chunk: it returns (nil, nil) for blank
-// text and wraps errors with the package prefix.
+// tokenizeChecked is tokenize for Chunk: it rejects invalid UTF-8 and
+// returns (nil, nil) for blank text.
 func (e *encoder) tokenizeChecked(text string) (*tokenized, error) {
 	if err := invalidUTF8(text); err != nil {
 		return nil, err
@@ -364,9 +317,5 @@ func (e *encoder) tokenizeChecked(text string) (*tokenized, error) {
 	if isBlank(text) {
 		return nil, nil
 	}
-	z, err := e.tokenize(text)
-	if err != nil {
-		return nil, fmt.Errorf("chunk: %w", err)
-	}
-	return z, nil
+	return e.tokenize(text), nil
 }
