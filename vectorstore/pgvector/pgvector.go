@@ -1,0 +1,649 @@
+// Package pgvector is a vectorstore.VectorStore on PostgreSQL with the
+// pgvector extension, through pgx/v5 and pgvector-go.
+//
+//	New(ctx, pool, Options) ──► Store ──Init(Space)──► table <prefix><model>_<hash>
+//	                                                     (tenant_id, id) primary key
+//	                                                     btree (tenant_id, bot_id), (tenant_id, source_id), (tenant_id, document_id)
+//	                                                     HNSW (embedding vector_cosine_ops) WITH (m, ef_construction)
+//
+// # Tables
+//
+// Each embedding space (model) gets its own table, named from the model
+// (lower-cased, other characters than [a-z0-9] turned into "_", shortened)
+// and a hash of the exact model name, so two models never share a table.
+// Its embedding column is vector(Dims): Init reads the column's size back
+// (pg_attribute.atttypmod) and fails with vectorstore.ErrDimensionMismatch
+// when a table for the model exists with other dimensions. Records are
+// keyed by (tenant_id, id): the same ID in two tenants is two records.
+// Tables, indexes and the schema are created under a transaction-level
+// advisory lock, so that many processes calling Init at once are safe.
+//
+// Init runs CREATE EXTENSION IF NOT EXISTS vector when the extension is not
+// installed in the database yet, which needs a role allowed to create it
+// (a superuser, or since PostgreSQL 13 the database owner, as pgvector is a
+// trusted extension). Where the application role may not, have an
+// administrator run "CREATE EXTENSION vector" once.
+//
+// # Search and filtered recall
+//
+// A search always filters on tenant_id, and on bot, sources and documents
+// when set. Filtering an approximate (HNSW) index scan is where recall can
+// be lost: the index returns its ef_search nearest rows of the whole table
+// and the filter is applied after, so a tenant owning a small share of the
+// rows may get fewer than TopK matches, or none. The store avoids that in
+// two ways:
+//
+//   - When at most Options.ExactThreshold rows match the filter (counted
+//     through the btree index, with a bound), it runs an exact scan of just
+//     those rows: no index on the embedding, exact scores and order.
+//   - Otherwise it uses the HNSW index with hnsw.ef_search set to
+//     max(Options.EfSearch, TopK), in a transaction (set_config(..., true),
+//     the same as SET LOCAL). On pgvector 0.8 or newer (the version is read
+//     from pg_extension at Init) it also sets hnsw.iterative_scan to
+//     relaxed_order: the index scan goes on until TopK rows pass the filter
+//     (bounded by hnsw.max_scan_tuples), and the store re-sorts the results.
+//     On older pgvector (0.5 to 0.7) there is no iterative scan: a filter
+//     that matches more than ExactThreshold rows but a small share of the
+//     table may return fewer than TopK matches. Raise EfSearch (up to 1000)
+//     or ExactThreshold there.
+//
+// Scores are 1 - cosine distance, the cosine similarity. A zero vector,
+// stored or queried, scores 0 (pgvector's distance is NaN there; HNSW does
+// not index zero vectors, which the exact path still finds).
+//
+// # Compatibility
+//
+// The SQL is plain PostgreSQL 13+ with pgvector 0.5+ (HNSW appeared in
+// 0.5.0): no COPY (PGlite's socket server does not carry it), upserts as
+// INSERT … SELECT FROM unnest(…) … ON CONFLICT DO UPDATE, vectors sent in
+// pgvector's text form so that the caller's pool needs no type
+// registration and any query execution mode (including the simple
+// protocol) works. Vectors of more than 2,000 dimensions get no HNSW index
+// (pgvector's limit for the vector type): every search is then exact.
+package pgvector
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	pgv "github.com/pgvector/pgvector-go"
+
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// Compile-time check that Store implements vectorstore.VectorStore.
+var _ vectorstore.VectorStore = (*Store)(nil)
+
+// Defaults of Options.
+const (
+	DefaultTablePrefix    = "minirag_vec_"
+	DefaultM              = 16
+	DefaultEfConstruction = 64
+	DefaultEfSearch       = 100
+	DefaultExactThreshold = 10000
+	// MaxIndexedDims is the largest vector(n) pgvector's HNSW indexes.
+	MaxIndexedDims = 2000
+	// upsertBatch is how many records one INSERT statement carries.
+	upsertBatch = 500
+)
+
+// ErrClosed is returned by a method called after Close.
+var ErrClosed = errors.New("pgvector: store is closed")
+
+// Options configures a Store. The zero value uses the defaults.
+type Options struct {
+	// Schema holds the tables; empty means the connection's search_path
+	// (usually "public"). It is created if missing. It comes from
+	// configuration, never from end-user input, and is quoted as an
+	// identifier.
+	Schema string
+	// TablePrefix starts every table name (default "minirag_vec_"). It must
+	// match [a-z_][a-z0-9_]{0,19}.
+	TablePrefix string
+	// M is HNSW's max connections per layer (default 16, 2..100). It applies
+	// when Init creates the index; an existing index keeps its own.
+	M int
+	// EfConstruction is HNSW's build-time candidate list (default 64,
+	// 4..1000, at least 2*M).
+	EfConstruction int
+	// EfSearch is HNSW's search-time candidate list (default 100, 1..1000);
+	// a search uses at least TopK.
+	EfSearch int
+	// ExactThreshold is the number of rows matching a search's filter up to
+	// which the search is exact (no HNSW index). Default 10,000; -1 never
+	// searches exactly (except for a zero query vector).
+	ExactThreshold int
+	// Logger receives debug messages (the path a search took); nil is
+	// silent.
+	Logger *slog.Logger
+}
+
+// Store is a vectorstore.VectorStore on PostgreSQL + pgvector. It is safe
+// for concurrent use.
+type Store struct {
+	pool     *pgxpool.Pool
+	ownsPool bool
+	opts     Options
+	log      *slog.Logger
+
+	mu        sync.RWMutex
+	closed    bool
+	space     vectorstore.Space
+	table     string // quoted, schema-qualified
+	iterative bool   // pgvector >= 0.8
+	hnsw      bool
+	version   string
+}
+
+var prefixRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,19}$`)
+
+// New returns a Store using pool, which the caller keeps: Close does not
+// close it. It validates opts but does not touch the database; Init does.
+func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("pgvector: %w", record.Invalid("pool", "is nil"))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pgvector: %w", err)
+	}
+	if opts.TablePrefix == "" {
+		opts.TablePrefix = DefaultTablePrefix
+	}
+	if opts.M == 0 {
+		opts.M = DefaultM
+	}
+	if opts.EfConstruction == 0 {
+		opts.EfConstruction = max(DefaultEfConstruction, 2*opts.M)
+	}
+	if opts.EfSearch == 0 {
+		opts.EfSearch = DefaultEfSearch
+	}
+	if opts.ExactThreshold == 0 {
+		opts.ExactThreshold = DefaultExactThreshold
+	}
+	v := &record.ValidationError{}
+	if !prefixRE.MatchString(opts.TablePrefix) {
+		v.Add("table_prefix", "must match [a-z_][a-z0-9_]{0,19}")
+	}
+	if opts.M < 2 || opts.M > 100 {
+		v.Add("m", "must be between 2 and 100")
+	}
+	if opts.EfConstruction < 4 || opts.EfConstruction > 1000 || opts.EfConstruction < 2*opts.M {
+		v.Add("ef_construction", "must be between 4 and 1000 and at least 2*m")
+	}
+	if opts.EfSearch < 1 || opts.EfSearch > 1000 {
+		v.Add("ef_search", "must be between 1 and 1000")
+	}
+	if opts.ExactThreshold < -1 {
+		v.Add("exact_threshold", "must be -1 or more")
+	}
+	if len(opts.Schema) > 63 || strings.ContainsRune(opts.Schema, 0) {
+		v.Add("schema", "must be a PostgreSQL identifier of at most 63 bytes")
+	}
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("pgvector: %w", err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{pool: pool, opts: opts, log: log}, nil
+}
+
+// Open connects to the database at connString and returns a Store that owns
+// its pool: Close closes it.
+func Open(ctx context.Context, connString string, opts Options) (*Store, error) {
+	pool, err := pgxpool.New(ctx, connString)
+	if err != nil {
+		return nil, fmt.Errorf("pgvector: open: %w", record.Invalid("dsn", "cannot be parsed or connected"))
+	}
+	s, err := New(ctx, pool, opts)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.ownsPool = true
+	return s, nil
+}
+
+// Close releases the store; it closes the pool only when Open made it.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.ownsPool {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// Version returns the pgvector version Init found ("" before Init).
+func (s *Store) Version() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.version
+}
+
+// IterativeScan reports whether the server's pgvector (0.8+) has iterative
+// index scans, which filtered searches on the HNSW index use.
+func (s *Store) IterativeScan() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.iterative
+}
+
+// TableName returns the unquoted table name used for model.
+func (s *Store) TableName(model string) string { return tableName(s.opts.TablePrefix, model) }
+
+var nonIdent = regexp.MustCompile(`[^a-z0-9]+`)
+
+// tableName is prefix + a readable slug of model + "_" + 8 hex digits of a
+// hash of model: at most 20+30+1+8 = 59 bytes, room for index suffixes.
+func tableName(prefix, model string) string {
+	slug := strings.Trim(nonIdent.ReplaceAllString(strings.ToLower(model), "_"), "_")
+	if len(slug) > 30 {
+		slug = strings.TrimRight(slug[:30], "_")
+	}
+	h := fnv.New32a()
+	h.Write([]byte(model))
+	if slug == "" {
+		return fmt.Sprintf("%s%08x", prefix, h.Sum32())
+	}
+	return fmt.Sprintf("%s%s_%08x", prefix, slug, h.Sum32())
+}
+
+func (s *Store) ident(name string) string {
+	if s.opts.Schema == "" {
+		return pgx.Identifier{name}.Sanitize()
+	}
+	return pgx.Identifier{s.opts.Schema, name}.Sanitize()
+}
+
+// Init creates what is missing for space: the vector extension, the schema,
+// the table and its indexes.
+func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
+	v := &record.ValidationError{}
+	if space.Model == "" {
+		v.Add("model", "is required")
+	}
+	if space.Dims <= 0 {
+		v.Add("dims", "must be positive")
+	} else if space.Dims > 16000 {
+		v.Add("dims", "must be at most 16000 (pgvector's limit)")
+	}
+	if err := v.Err(); err != nil {
+		return fmt.Errorf("pgvector: init: %w", err)
+	}
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	name := tableName(s.opts.TablePrefix, space.Model)
+	table := s.ident(name)
+	var version string
+	var hnsw bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// One Init at a time per table across every process.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1::bigint)", lockKey(s.opts.Schema, name)); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), '')").Scan(&version); err != nil {
+			return err
+		}
+		if version == "" {
+			if _, err := tx.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+				return fmt.Errorf("create extension vector (needs a role allowed to create it): %w", err)
+			}
+			if err := tx.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'").Scan(&version); err != nil {
+				return err
+			}
+		}
+		if s.opts.Schema != "" {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", s.opts.Schema).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.opts.Schema}.Sanitize()); err != nil {
+					return err
+				}
+			}
+		}
+		// The existing table's vector size, or 0 when there is none.
+		var dims int32
+		err := tx.QueryRow(ctx, `SELECT coalesce((SELECT a.atttypmod FROM pg_attribute a
+			WHERE a.attrelid = to_regclass($1) AND a.attname = 'embedding' AND NOT a.attisdropped), 0)`, table).Scan(&dims)
+		if err != nil {
+			return err
+		}
+		if dims != 0 && int(dims) != space.Dims {
+			return fmt.Errorf("%w: table %s holds %d dimensions, the space has %d", vectorstore.ErrDimensionMismatch, name, dims, space.Dims)
+		}
+		hnsw = space.Dims <= MaxIndexedDims
+		if dims != 0 {
+			return nil
+		}
+		// Identifiers are quoted by pgx.Identifier; the only numbers are
+		// validated ints. DDL takes no parameters.
+		stmts := []string{
+			fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+				tenant_id text NOT NULL,
+				id text NOT NULL,
+				bot_id text NOT NULL DEFAULT '',
+				source_id text NOT NULL DEFAULT '',
+				document_id text NOT NULL DEFAULT '',
+				embedding vector(%d) NOT NULL,
+				PRIMARY KEY (tenant_id, id))`, table, space.Dims),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, bot_id)", pgx.Identifier{name + "_bot"}.Sanitize(), table),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, source_id)", pgx.Identifier{name + "_src"}.Sanitize(), table),
+			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, document_id)", pgx.Identifier{name + "_doc"}.Sanitize(), table),
+		}
+		if hnsw {
+			stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)",
+				pgx.Identifier{name + "_hnsw"}.Sanitize(), table, s.opts.M, s.opts.EfConstruction))
+		}
+		for _, q := range stmts {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return s.wrap(ctx, "init", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.space = space
+	s.table = table
+	s.version = version
+	s.iterative = versionAtLeast(version, 0, 8)
+	s.hnsw = hnsw
+	s.log.Debug("pgvector: init", "table", name, "dims", space.Dims, "pgvector", version, "iterative_scan", s.iterative)
+	return nil
+}
+
+func lockKey(schema, table string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("minirag/vectorstore/pgvector\x00" + schema + "\x00" + table))
+	return int64(h.Sum64())
+}
+
+// versionAtLeast compares an extversion like "0.8.0" with major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || (ma == major && mi >= minor)
+}
+
+// state returns what Init set, or an error before Init / after Close.
+func (s *Store) state() (vectorstore.Space, string, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return vectorstore.Space{}, "", ErrClosed
+	}
+	if s.table == "" {
+		return vectorstore.Space{}, "", vectorstore.ErrNotInitialized
+	}
+	return s.space, s.table, nil
+}
+
+// Upsert inserts or replaces records by (TenantID, ID), in one transaction.
+// Within recs the last record with a given key wins.
+func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
+	space, table, err := s.state()
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		switch {
+		case r.TenantID == "":
+			return fmt.Errorf("pgvector: upsert: record %d: %w", i, record.ErrEmptyTenant)
+		case r.ID == "":
+			return fmt.Errorf("pgvector: upsert: record %d: %w", i, record.Invalid("id", "is required"))
+		case len(r.Vector) != space.Dims:
+			return fmt.Errorf("pgvector: upsert: record %d: %w: vector has %d dimensions, the space has %d", i, vectorstore.ErrDimensionMismatch, len(r.Vector), space.Dims)
+		}
+		for _, x := range r.Vector {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("pgvector: upsert: record %d: %w", i, record.Invalid("vector", "contains NaN or Inf"))
+			}
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	// Keep the last record of each key, in first-seen order.
+	type key struct{ tenant, id string }
+	last := make(map[key]int, len(recs))
+	for i, r := range recs {
+		last[key{r.TenantID, r.ID}] = i
+	}
+	uniq := make([]vectorstore.Record, 0, len(last))
+	for i, r := range recs {
+		if last[key{r.TenantID, r.ID}] == i {
+			uniq = append(uniq, r)
+		}
+	}
+	q := "INSERT INTO " + table + ` (tenant_id, id, bot_id, source_id, document_id, embedding)
+		SELECT t, i, b, s, d, e::vector FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, i, b, s, d, e)
+		ON CONFLICT (tenant_id, id) DO UPDATE SET bot_id = EXCLUDED.bot_id, source_id = EXCLUDED.source_id,
+			document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding`
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		for start := 0; start < len(uniq); start += upsertBatch {
+			part := uniq[start:min(start+upsertBatch, len(uniq))]
+			cols := [6][]string{}
+			for c := range cols {
+				cols[c] = make([]string, len(part))
+			}
+			for j, r := range part {
+				cols[0][j], cols[1][j], cols[2][j], cols[3][j], cols[4][j] = r.TenantID, r.ID, r.BotID, r.SourceID, r.DocumentID
+				cols[5][j] = pgv.NewVector(r.Vector).String()
+			}
+			if _, err := tx.Exec(ctx, q, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return s.wrap(ctx, "upsert", err)
+}
+
+// where builds the filter's WHERE clause from fixed column names; values
+// are parameters starting at $first.
+func where(f vectorstore.Filter, first int) (string, []any) {
+	conds := []string{"tenant_id = $" + strconv.Itoa(first)}
+	args := []any{f.TenantID}
+	if f.BotID != "" {
+		args = append(args, f.BotID)
+		conds = append(conds, "bot_id = $"+strconv.Itoa(first+len(args)-1))
+	}
+	if len(f.SourceIDs) > 0 {
+		args = append(args, f.SourceIDs)
+		conds = append(conds, "source_id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+	}
+	if len(f.DocumentIDs) > 0 {
+		args = append(args, f.DocumentIDs)
+		conds = append(conds, "document_id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// Delete removes every record matching f.
+func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
+	_, table, err := s.state()
+	if err != nil {
+		return err
+	}
+	if err := vectorstore.ValidateFilter(f); err != nil {
+		return fmt.Errorf("pgvector: delete: %w", err)
+	}
+	w, args := where(f, 1)
+	_, err = s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...)
+	return s.wrap(ctx, "delete", err)
+}
+
+// Search returns the q.TopK records closest to q.Vector among those matching
+// q.Filter, best first (see the package doc for how filtered recall is
+// kept).
+func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.Match, error) {
+	space, table, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	if err := vectorstore.ValidateFilter(q.Filter); err != nil {
+		return nil, fmt.Errorf("pgvector: search: %w", err)
+	}
+	if q.TopK <= 0 {
+		return nil, fmt.Errorf("pgvector: search: %w", record.Invalid("top_k", "must be positive"))
+	}
+	if len(q.Vector) != space.Dims {
+		return nil, fmt.Errorf("pgvector: search: %w: query has %d dimensions, the space has %d", vectorstore.ErrDimensionMismatch, len(q.Vector), space.Dims)
+	}
+	var norm float64
+	for _, x := range q.Vector {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, fmt.Errorf("pgvector: search: %w", record.Invalid("vector", "contains NaN or Inf"))
+		}
+		norm += float64(x) * float64(x)
+	}
+	s.mu.RLock()
+	iterative, hnsw := s.iterative, s.hnsw
+	s.mu.RUnlock()
+
+	vec := pgv.NewVector(q.Vector).String()
+	w, fargs := where(q.Filter, 2)
+	var matches []vectorstore.Match
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		exact := !hnsw || norm == 0
+		if !exact && s.opts.ExactThreshold >= 0 {
+			// How many rows the filter leaves, counted up to the threshold.
+			var n int
+			cq := "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE " + w + " LIMIT $1) AS f"
+			if err := tx.QueryRow(ctx, cq, append([]any{s.opts.ExactThreshold + 1}, fargs...)...).Scan(&n); err != nil {
+				return err
+			}
+			exact = n <= s.opts.ExactThreshold
+		}
+		args := append([]any{vec}, fargs...)
+		args = append(args, q.TopK)
+		limit := "$" + strconv.Itoa(len(args))
+		var sq string
+		if exact {
+			// Materialized: the planner cannot use the HNSW index. NaN (a
+			// zero vector) ranks as distance 1, score 0.
+			sq = "WITH c AS MATERIALIZED (SELECT id, coalesce(nullif(embedding <=> $1::vector, 'NaN'::float8), 1) AS d FROM " +
+				table + " WHERE " + w + ") SELECT id, d FROM c ORDER BY d, id LIMIT " + limit
+		} else {
+			ef := max(s.opts.EfSearch, min(q.TopK, 1000))
+			set := "SELECT set_config('hnsw.ef_search', $1, true)"
+			if iterative {
+				set += ", set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+			}
+			if _, err := tx.Exec(ctx, set, strconv.Itoa(ef)); err != nil {
+				return err
+			}
+			sq = "SELECT id, embedding <=> $1::vector AS d FROM " + table + " WHERE " + w + " ORDER BY embedding <=> $1::vector LIMIT " + limit
+		}
+		s.log.Debug("pgvector: search", "exact", exact, "iterative", iterative && !exact, "top_k", q.TopK)
+		rows, err := tx.Query(ctx, sq, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var d float64
+			if err := rows.Scan(&id, &d); err != nil {
+				rows.Close()
+				return err
+			}
+			score := float32(1 - d)
+			if math.IsNaN(d) {
+				score = 0
+			}
+			if q.MinScore != 0 && score < q.MinScore {
+				continue
+			}
+			matches = append(matches, vectorstore.Match{ID: id, Score: score})
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, s.wrap(ctx, "search", err)
+	}
+	// relaxed_order may return rows slightly out of order.
+	slices.SortStableFunc(matches, func(a, b vectorstore.Match) int { return cmp.Compare(b.Score, a.Score) })
+	return matches, nil
+}
+
+// wrap translates a driver error at the boundary: context errors keep
+// ctx.Err(), the rest is prefixed and wrapped.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, vectorstore.ErrDimensionMismatch) {
+		return fmt.Errorf("pgvector: %s: %w", op, err)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("pgvector: %s: %w", op, cerr)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("pgvector: %s: %w", op, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server's message and code, without the driver's error value;
+		// the context added around it is kept.
+		msg := strings.TrimSuffix(err.Error(), pgErr.Error()) + pgErr.Message
+		return fmt.Errorf("pgvector: %s: %w", op, &ServerError{Code: pgErr.Code, Message: msg})
+	}
+	return fmt.Errorf("pgvector: %s: %w", op, &ServerError{Message: err.Error()})
+}
+
+// ServerError is a database error, translated from the driver's.
+type ServerError struct {
+	// Code is the SQLSTATE, empty for a connection error.
+	Code string
+	// Message is the server's or driver's message.
+	Message string
+}
+
+// Error implements error.
+func (e *ServerError) Error() string {
+	if e.Code == "" {
+		return e.Message
+	}
+	return e.Message + " (SQLSTATE " + e.Code + ")"
+}
