@@ -62,6 +62,7 @@ func kindOf(name string) (fileKind, bool) {
 // text and markdown invalid UTF-8, in the first 8 KiB) or unreadable are
 // reported to Options.OnSkip and passed over.
 //
+// A single-file source loads its file whatever Include and Exclude say.
 // Each document's Key is its slash-separated path relative to the directory
 // (its base name for a single-file source), its URI a file:// URL, and its
 // Metadata holds content_type, format, size and mtime. Markdown titles come

@@ -462,3 +462,21 @@ func TestNormURL(t *testing.T) {
 		assert.Equal(t, want, normURL(u).String(), in)
 	}
 }
+
+func TestURLLoaderUserAgentAndNoRedirects(t *testing.T) {
+	s := newSite(t, map[string]http.HandlerFunc{
+		"/moved":  func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/target", http.StatusFound) },
+		"/target": htmlPage("Target", "t"),
+	})
+	l, err := NewURL(URLConfig{URL: s.URL + "/moved"}, Options{AllowPrivateNetworks: true, UserAgent: "HostBot/2", MaxRedirects: -1})
+	require.NoError(t, err)
+	err = l.Load(context.Background(), func(Document) error { return nil })
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.Equal(t, "loader: url "+s.URL+"/moved: HTTP status 302 Found", err.Error())
+	assert.Equal(t, 0, s.count("/target"))
+
+	l, err = NewURL(URLConfig{URL: s.URL + "/moved"}, Options{AllowPrivateNetworks: true, UserAgent: "HostBot/2"})
+	require.NoError(t, err)
+	require.NoError(t, l.Load(context.Background(), func(Document) error { return nil }))
+	assert.Equal(t, []string{"HostBot/2", "HostBot/2", "HostBot/2"}, s.agents, "kept across redirects")
+}
