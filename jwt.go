@@ -83,7 +83,7 @@ func (j JWTConfig) LogValue() slog.Value { return slog.StringValue(j.String()) }
 
 // MarshalJSON describes j without its keys.
 func (j JWTConfig) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf("%q", j.String())), nil
+	return json.Marshal(j.String())
 }
 
 // Session is a JWT issued by Client.IssueSession. Its String, GoString,

@@ -1,6 +1,7 @@
 package minirag
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -69,8 +70,14 @@ func (c Config) LogValue() slog.Value {
 
 // MarshalJSON redacts secrets.
 func (c Config) MarshalJSON() ([]byte, error) {
-	return []byte(fmt.Sprintf(`{"storage":%q,"encryption_keys":%d,"jwt":%q}`,
-		fmt.Sprintf("%T", c.Storage), len(c.EncryptionKeys), c.JWT.String())), nil
+	return json.Marshal(struct {
+		Storage        string    `json:"storage"`
+		VectorStore    string    `json:"vector_store"`
+		Embedder       string    `json:"embedder"`
+		Chunker        string    `json:"chunker"`
+		EncryptionKeys int       `json:"encryption_keys"`
+		JWT            JWTConfig `json:"jwt"`
+	}{fmt.Sprintf("%T", c.Storage), fmt.Sprintf("%T", c.VectorStore), fmt.Sprintf("%T", c.Embedder), fmt.Sprintf("%T", c.Chunker), len(c.EncryptionKeys), c.JWT})
 }
 
 func redactedCount(n int) string {
