@@ -9,6 +9,7 @@ package bench
 // Figures and targets: docs/perf-vectorstore.md.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -153,8 +154,16 @@ func readPass(data []uint64) uint64 {
 	return a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7
 }
 
-// readPassParallel is readPass split over workers goroutines.
-func readPassParallel(data []uint64, workers int) uint64 {
+// countPass reads every byte of data once with the standard library's
+// vectorized byte count (AVX2 on amd64), which may reach a higher
+// bandwidth than scalar loads.
+func countPass(data []uint64) uint64 {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(data))), 8*len(data))
+	return uint64(bytes.Count(b, []byte{0x3f}))
+}
+
+// passParallel runs readPass over data split between workers goroutines.
+func passParallel(data []uint64, workers int, readPass func([]uint64) uint64) uint64 {
 	if workers <= 1 {
 		return readPass(data)
 	}
@@ -183,15 +192,22 @@ func words(f []float32) []uint64 {
 var sink uint64
 
 // BenchmarkBandwidth times one read pass over the 100,000×384 float32s
-// (153.6 MB), with one goroutine and with GOMAXPROCS goroutines: the
-// machine's memory bandwidth, the floor for an exact search.
+// (153.6 MB), with one goroutine and with GOMAXPROCS goroutines, two ways
+// (scalar 8-byte loads, and the standard library's vectorized bytes.Count):
+// the machine's memory bandwidth, the floor for an exact search.
 func BenchmarkBandwidth(b *testing.B) {
 	w := words(vsData().flat)
 	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
-		b.Run("goroutines="+strconv.Itoa(workers), func(b *testing.B) {
+		b.Run("xor/goroutines="+strconv.Itoa(workers), func(b *testing.B) {
 			b.SetBytes(vsRawBytes)
 			for b.Loop() {
-				sink ^= readPassParallel(w, workers)
+				sink ^= passParallel(w, workers, readPass)
+			}
+		})
+		b.Run("count/goroutines="+strconv.Itoa(workers), func(b *testing.B) {
+			b.SetBytes(vsRawBytes)
+			for b.Loop() {
+				sink ^= passParallel(w, workers, countPass)
 			}
 		})
 	}
@@ -239,8 +255,9 @@ func BenchmarkChromemQueryEmbedding(b *testing.B) {
 
 // BenchmarkVectorSearchRatios measures, in each iteration, one read pass at
 // full bandwidth (all cores), one local search and one chromem-go search,
-// and reports the ratios the targets are stated in:
-// local/bandwidth (target <= 2) and chromem/local (target >= 4).
+// and reports the ratios the targets are stated in: local/bandwidth
+// (target <= 2) and chromem/local (target >= 4), from mean times and from
+// the best time of each (best-…).
 func BenchmarkVectorSearchRatios(b *testing.B) {
 	s, err := localStore()
 	if err != nil {
@@ -254,12 +271,18 @@ func BenchmarkVectorSearchRatios(b *testing.B) {
 	w := words(d.flat)
 	ctx := context.Background()
 	var tBW, tLocal, tChromem time.Duration
+	bestBW, bestLocal, bestChromem := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 	i := 0
 	for b.Loop() {
 		q := d.queries[i%len(d.queries)]
 		i++
-		t0 := time.Now()
-		sink ^= readPassParallel(w, runtime.GOMAXPROCS(0))
+		// The bandwidth pass is the faster of the scalar and vectorized reads.
+		ta := time.Now()
+		sink ^= passParallel(w, runtime.GOMAXPROCS(0), readPass)
+		tb := time.Now()
+		sink ^= passParallel(w, runtime.GOMAXPROCS(0), countPass)
+		tc := time.Now()
+		bw := min(tb.Sub(ta), tc.Sub(tb))
 		t1 := time.Now()
 		ms, err := s.Search(ctx, vectorstore.Query{Vector: q, TopK: vsTopK, Filter: vectorstore.Filter{TenantID: "tenant"}})
 		t2 := time.Now()
@@ -274,15 +297,19 @@ func BenchmarkVectorSearchRatios(b *testing.B) {
 		if res[0].ID != ms[0].ID {
 			b.Fatalf("best match differs: chromem-go %s, local %s", res[0].ID, ms[0].ID)
 		}
-		tBW += t1.Sub(t0)
+		tBW += bw
 		tLocal += t2.Sub(t1)
 		tChromem += t3.Sub(t2)
+		bestBW, bestLocal, bestChromem = min(bestBW, bw), min(bestLocal, t2.Sub(t1)), min(bestChromem, t3.Sub(t2))
 	}
 	b.ReportMetric(float64(tBW.Nanoseconds())/float64(b.N), "bandwidth-ns/pass")
 	b.ReportMetric(float64(tLocal.Nanoseconds())/float64(b.N), "local-ns/search")
 	b.ReportMetric(float64(tChromem.Nanoseconds())/float64(b.N), "chromem-ns/search")
 	b.ReportMetric(float64(tLocal)/float64(tBW), "local/bandwidth")
 	b.ReportMetric(float64(tChromem)/float64(tLocal), "chromem/local")
+	// Best-of-N ratios: less sensitive to other processes on a shared machine.
+	b.ReportMetric(float64(bestLocal)/float64(bestBW), "best-local/bandwidth")
+	b.ReportMetric(float64(bestChromem)/float64(bestLocal), "best-chromem/local")
 }
 
 // BenchmarkVectorAddLocal adds the 100,000 vectors to a new memory-only
