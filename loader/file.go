@@ -240,10 +240,6 @@ func (l *FileLoader) Load(ctx context.Context, emit func(Document) error) error 
 			l.opts.skip(rel, "unreadable: "+stripPathError(err).Error())
 			return nil
 		}
-		if !info.Mode().IsRegular() {
-			l.opts.skip(rel, "not a regular file")
-			return nil
-		}
 		doc, reason, err := l.readFile(ctx, fsys, p, rel, filepath.Join(l.abs, filepath.FromSlash(rel)), info)
 		if err != nil {
 			return err
@@ -308,6 +304,9 @@ func stripPathError(err error) error {
 func (l *FileLoader) readFile(ctx context.Context, fsys fs.FS, p, key, abs string, info fs.FileInfo) (Document, string, error) {
 	if err := checkCtx(ctx); err != nil {
 		return Document{}, "", err
+	}
+	if !info.Mode().IsRegular() {
+		return Document{}, "not a regular file", nil // a pipe or device could block or never end
 	}
 	kind, ok := kindOf(p)
 	if !ok {
