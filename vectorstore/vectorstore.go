@@ -9,6 +9,10 @@
 // An empty Filter.TenantID, or a Record without TenantID, is an error
 // wrapping record.ErrInvalidInput in every implementation; it never means
 // "all tenants".
+//
+// Records are keyed by (TenantID, ID): the same ID in two tenants is two
+// records, and no call made for one tenant reads, replaces or deletes
+// another tenant's records.
 package vectorstore
 
 import (
@@ -40,7 +44,8 @@ type Record struct {
 
 // Filter confines a search or a delete. TenantID is required; the other
 // fields narrow further when set (a record matches when it matches every set
-// field; within a list, any ID).
+// field; within a list, any ID). An empty list is the same as nil: it does
+// not narrow.
 type Filter struct {
 	TenantID    string
 	BotID       string
@@ -54,12 +59,14 @@ type Query struct {
 	// TopK is how many matches at most; it must be positive.
 	TopK   int
 	Filter Filter
-	// MinScore, when non-zero, drops matches scoring below it.
+	// MinScore, when non-zero, drops matches scoring below it (it may be
+	// negative).
 	MinScore float32
 }
 
 // Match is a record found by Search. Score is the cosine similarity
-// (higher is closer, 1 for the same direction).
+// (higher is closer, 1 for the same direction, -1 for the opposite). A zero
+// vector, stored or queried, scores 0 against every vector.
 type Match struct {
 	ID    string
 	Score float32
@@ -67,16 +74,26 @@ type Match struct {
 
 // VectorStore holds vectors of one Space, set by Init.
 type VectorStore interface {
-	// Init prepares the store for space, creating what is missing. It fails
-	// with an error wrapping ErrDimensionMismatch when what exists has other
-	// dimensions. Init must be called before any other method.
+	// Init prepares the store for space, creating what is missing. An
+	// empty Model or Dims <= 0 wraps record.ErrInvalidInput. What exists for
+	// space.Model is found by the model alone, so a space created with other
+	// dimensions fails with an error wrapping ErrDimensionMismatch. Init
+	// again with the same space does nothing. Init must be called before
+	// any other method, which otherwise fail with ErrNotInitialized.
 	Init(ctx context.Context, space Space) error
-	// Upsert inserts or replaces records by ID.
+	// Upsert inserts or replaces records by (TenantID, ID), vector and IDs
+	// alike; within recs the last record with an ID wins. A record without
+	// TenantID or ID wraps record.ErrInvalidInput, a vector whose length is
+	// not the space's wraps ErrDimensionMismatch; a batch with an invalid
+	// record stores nothing. Upserting no records does nothing.
 	Upsert(ctx context.Context, recs []Record) error
-	// Delete removes every record matching f.
+	// Delete removes every record matching f (none matching is not an
+	// error).
 	Delete(ctx context.Context, f Filter) error
 	// Search returns the q.TopK records closest to q.Vector among those
-	// matching q.Filter, best first.
+	// matching q.Filter, best first; all of them when fewer match. TopK <= 0
+	// wraps record.ErrInvalidInput; a query vector of the wrong size wraps
+	// ErrDimensionMismatch.
 	Search(ctx context.Context, q Query) ([]Match, error)
 	// Close releases resources (not a client the caller passed in).
 	Close() error
