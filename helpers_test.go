@@ -65,7 +65,7 @@ var testJWTSecret = []byte("0123456789abcdef0123456789abcdef-test-only")
 // newEnv opens a Client on a fresh in-memory SQLite database with one
 // encryption key, HS256 sessions, a settable clock and debug logs captured
 // in a buffer. mod may change the Config before New.
-func newEnv(t *testing.T, mod ...func(*Config)) *env {
+func newEnv(t testing.TB, mod ...func(*Config)) *env {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, sqlite.MemoryPath)
@@ -93,7 +93,7 @@ func newEnv(t *testing.T, mod ...func(*Config)) *env {
 }
 
 // bootstrap creates a tenant with the given slug.
-func (e *env) bootstrap(t *testing.T, slug string) TenantBootstrap {
+func (e *env) bootstrap(t testing.TB, slug string) TenantBootstrap {
 	t.Helper()
 	b, err := e.c.CreateTenant(e.ctx, CreateTenantParams{Name: "Tenant " + slug, Slug: slug, OwnerEmail: "owner@" + slug + ".example", OwnerName: "Owner"})
 	require.NoError(t, err)
@@ -101,7 +101,7 @@ func (e *env) bootstrap(t *testing.T, slug string) TenantBootstrap {
 }
 
 // scoped authenticates plaintext and returns its handle.
-func (e *env) scoped(t *testing.T, plaintext string) *TenantHandle {
+func (e *env) scoped(t testing.TB, plaintext string) *TenantHandle {
 	t.Helper()
 	p, err := e.c.Authenticate(e.ctx, plaintext)
 	require.NoError(t, err)
