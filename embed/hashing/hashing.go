@@ -6,7 +6,11 @@
 // It is lexical, not semantic: two texts are close when they share words,
 // word pairs and word fragments, not when they mean the same thing in
 // different words ("car" and "automobile" are unrelated to it). Use
-// embed/openai with a real embedding model when meaning matters.
+// embed/openai with a real embedding model when meaning matters. As a
+// measure of what it does: finding, among the 383 "##" sections of the
+// shared Prometheus docs, the section a heading belongs to gives an
+// MRR@10 of 0.26 (0.20 with words alone; see quality_test.go). Embedding a
+// text of about 500 tokens takes about 50µs on one core.
 //
 // # How a text becomes a vector
 //
@@ -15,10 +19,12 @@
 //	        │                   Khmer or Myanmar character is a word of its
 //	        │                   own, as these scripts put no spaces between
 //	        │                   words)
-//	        ├─► word unigrams                weight 1.0
+//	        ├─► word unigrams                weight 1.0 (0.3 for words of
+//	        │                                1–2 bytes, 0.6 for 3 bytes: mostly
+//	        │                                function words like "of", "the")
 //	        ├─► word bigrams (adjacent)      weight 0.5  (Config.NoBigrams)
-//	        └─► character 3-, 4- and 5-grams of "<word>" weight 0.2
-//	                                                     (Config.NoCharNGrams)
+//	        └─► character 3-, 4- and 5-grams of "<word>", for words of more
+//	            than 3 bytes                 weight 0.5  (Config.NoCharNGrams)
 //	each distinct feature f with count tf adds ±weight·(1+ln tf) to
 //	dimension hash(f) mod Dimensions (the sign is another bit of the hash,
 //	so collisions cancel out on average instead of piling up), and the
@@ -63,8 +69,11 @@ const MaxDimensions = 65536
 const (
 	wordWeight   = 1.0
 	bigramWeight = 0.5
-	charWeight   = 0.2
+	charWeight   = 0.5
 	minN, maxN   = 3, 5
+	// Words of up to shortWord bytes are mostly function words (the, of,
+	// is, to): they weigh less and give no character n-grams.
+	shortWord = 3
 	// maxCharWord bounds the character n-grams taken from one word (in
 	// runes), so that a long base64 blob does not cost more than text.
 	maxCharWord = 40
@@ -189,7 +198,7 @@ func (e *Embedder) vector(s *scratch, v []float32, text string) {
 	if e.chars {
 		for i := range s.uniq.slots {
 			sl := &s.uniq.slots[i]
-			if sl.count == 0 {
+			if sl.count == 0 || sl.end-sl.start <= shortWord {
 				continue
 			}
 			s.charGrams(sl.start, sl.end, sl.count)
@@ -211,7 +220,7 @@ func (e *Embedder) vector(s *scratch, v []float32, text string) {
 	for i := range s.uniq.slots {
 		sl := &s.uniq.slots[i]
 		if sl.count != 0 {
-			put(sl.key, wordWeight*tfWeight(sl.count))
+			put(sl.key, wordWeight*shortWeight(sl.end-sl.start)*tfWeight(sl.count))
 		}
 	}
 	for i := range s.feats.slots {
@@ -248,6 +257,17 @@ func (e *Embedder) featureHint(words int) int {
 		n += 8 * words
 	}
 	return n
+}
+
+// shortWeight is the weight factor of a word of n bytes.
+func shortWeight(n int32) float64 {
+	switch {
+	case n <= 2:
+		return 0.3
+	case n <= shortWord:
+		return 0.6
+	}
+	return 1
 }
 
 // tfWeight is the sublinear term weight 1 + ln(tf).
