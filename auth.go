@@ -260,6 +260,7 @@ func (h *TenantHandle) CreateAPIToken(ctx context.Context, p CreateAPITokenParam
 		return NewAPIToken{}, fmt.Errorf("minirag: create API token: %w", err)
 	}
 	h.c.log.LogAttrs(ctx, slogInfo, "API token created", attrTenant(tok.TenantID), attrUser(tok.UserID), attrToken(tok.ID))
+	tok.Hash = nil
 	return NewAPIToken{Token: tok, Plaintext: plain}, nil
 }
 
@@ -285,8 +286,12 @@ func (h *TenantHandle) checkBotIDs(ctx context.Context, v *record.ValidationErro
 		if slices.Contains(out, botID) {
 			continue
 		}
+		if botID == "" {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "is empty")
+			continue
+		}
 		_, err := h.c.store.GetBot(ctx, h.p.TenantID, botID)
-		if errors.Is(err, ErrNotFound) || botID == "" {
+		if errors.Is(err, ErrNotFound) {
 			v.Add(fmt.Sprintf("%s[%d]", field, i), "does not name a bot of this tenant")
 			continue
 		}

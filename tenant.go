@@ -81,6 +81,7 @@ func (c *Client) CreateTenant(ctx context.Context, p CreateTenantParams) (Tenant
 		return TenantBootstrap{}, fmt.Errorf("minirag: create tenant: %w", err)
 	}
 	c.log.LogAttrs(ctx, slogInfo, "tenant created", attrTenant(t.ID), attrUser(owner.ID), attrToken(tok.ID))
+	tok.Hash = nil
 	return TenantBootstrap{Tenant: t, Owner: owner, Token: NewAPIToken{Token: tok, Plaintext: plain}}, nil
 }
 

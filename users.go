@@ -2,6 +2,7 @@ package minirag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -21,7 +22,8 @@ type CreateUserParams struct {
 }
 
 // CreateUser adds a user to the tenant. An email already used in the
-// tenant is ErrConflict. Needs the admin scope.
+// tenant is ErrConflict. Only an owner (or trusted code) may create an
+// owner. Needs the admin scope.
 func (h *TenantHandle) CreateUser(ctx context.Context, p CreateUserParams) (User, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return User{}, err
@@ -42,6 +44,11 @@ func (h *TenantHandle) CreateUser(ctx context.Context, p CreateUserParams) (User
 	}
 	if err := v.Err(); err != nil {
 		return User{}, err
+	}
+	if role == RoleOwner {
+		if err := h.requireOwner(ctx, h.c.store); err != nil {
+			return User{}, err
+		}
 	}
 	now := h.c.now()
 	u := User{ID: id.New(), TenantID: h.p.TenantID, Email: email, Name: name, Role: role, CreatedAt: now, UpdatedAt: now}
@@ -76,8 +83,9 @@ func (h *TenantHandle) GetUser(ctx context.Context, userID string) (User, error)
 	return u, nil
 }
 
-// UpdateUserRole changes a user's role. Demoting the tenant's last enabled
-// owner is ErrConflict. Needs the admin scope.
+// UpdateUserRole changes a user's role. Only an owner (or trusted code)
+// may make or unmake an owner (ErrForbidden otherwise); demoting the
+// tenant's last enabled owner is ErrConflict. Needs the admin scope.
 func (h *TenantHandle) UpdateUserRole(ctx context.Context, userID string, role Role) (User, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return User{}, err
@@ -89,7 +97,8 @@ func (h *TenantHandle) UpdateUserRole(ctx context.Context, userID string, role R
 }
 
 // DisableUser disables a user: their API tokens and sessions stop
-// authenticating at once. Disabling the tenant's last enabled owner is
+// authenticating at once. Only an owner (or trusted code) may disable or
+// enable an owner; disabling the tenant's last enabled owner is
 // ErrConflict. Needs the admin scope.
 func (h *TenantHandle) DisableUser(ctx context.Context, userID string) (User, error) {
 	if err := h.authorizeAdmin(); err != nil {
@@ -116,7 +125,14 @@ func (h *TenantHandle) updateUser(ctx context.Context, userID, op string, change
 			return err
 		}
 		wasOwner := u.Role == RoleOwner && !u.Disabled
+		before := u
 		change(&u)
+		if u.Role != before.Role && (u.Role == RoleOwner || before.Role == RoleOwner) ||
+			u.Disabled != before.Disabled && before.Role == RoleOwner {
+			if err := h.requireOwner(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if wasOwner && (u.Role != RoleOwner || u.Disabled) {
 			users, err := tx.ListUsers(ctx, h.p.TenantID)
 			if err != nil {
@@ -144,4 +160,22 @@ func (h *TenantHandle) updateUser(ctx context.Context, userID, op string, change
 	}
 	h.c.log.LogAttrs(ctx, slogInfo, op, attrTenant(out.TenantID), attrUser(out.ID))
 	return out, nil
+}
+
+// requireOwner checks that the handle acts for an enabled owner of its
+// tenant, or is trusted code.
+func (h *TenantHandle) requireOwner(ctx context.Context, st storage.Storage) error {
+	if h.p.Method == MethodTrusted {
+		return nil
+	}
+	if h.p.UserID != "" {
+		actor, err := st.GetUser(ctx, h.p.TenantID, h.p.UserID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if err == nil && actor.Role == RoleOwner && !actor.Disabled {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: only an owner may make, unmake, disable or enable an owner", ErrForbidden)
 }

@@ -108,3 +108,43 @@ func TestMemberTokenCannotManageUsers(t *testing.T) {
 	_, err = h.CreateAPIToken(e.ctx, CreateAPITokenParams{Name: "x", UserID: m.ID, Scopes: []Scope{ScopeAdmin}})
 	assert.Equal(t, []string{"scopes"}, fieldsOf(t, err))
 }
+
+func TestOnlyOwnersManageOwners(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap(t, "acme")
+	owner := e.scoped(t, b.Token.Plaintext)
+	adminUser, err := owner.CreateUser(e.ctx, CreateUserParams{Email: "admin@acme.example", Role: RoleAdmin})
+	require.NoError(t, err)
+	tok, err := owner.CreateAPIToken(e.ctx, CreateAPITokenParams{Name: "admin", UserID: adminUser.ID, Scopes: []Scope{ScopeAdmin}})
+	require.NoError(t, err)
+	admin := e.scoped(t, tok.Plaintext)
+
+	// An admin manages members and admins...
+	m, err := admin.CreateUser(e.ctx, CreateUserParams{Email: "m@acme.example"})
+	require.NoError(t, err)
+	_, err = admin.UpdateUserRole(e.ctx, m.ID, RoleAdmin)
+	require.NoError(t, err)
+	_, err = admin.DisableUser(e.ctx, m.ID)
+	require.NoError(t, err)
+	// ...but cannot make, unmake or disable an owner.
+	_, err = admin.CreateUser(e.ctx, CreateUserParams{Email: "o@acme.example", Role: RoleOwner})
+	assert.ErrorIs(t, err, ErrForbidden)
+	_, err = admin.UpdateUserRole(e.ctx, adminUser.ID, RoleOwner)
+	assert.ErrorIs(t, err, ErrForbidden)
+	_, err = admin.UpdateUserRole(e.ctx, m.ID, RoleOwner)
+	assert.ErrorIs(t, err, ErrForbidden)
+	_, err = admin.DisableUser(e.ctx, b.Owner.ID)
+	assert.ErrorIs(t, err, ErrForbidden)
+	o2, err := owner.CreateUser(e.ctx, CreateUserParams{Email: "o2@acme.example", Role: RoleOwner})
+	require.NoError(t, err)
+	_, err = admin.UpdateUserRole(e.ctx, o2.ID, RoleMember)
+	assert.ErrorIs(t, err, ErrForbidden)
+	got, err := owner.GetUser(e.ctx, o2.ID)
+	require.NoError(t, err)
+	assert.Equal(t, RoleOwner, got.Role)
+	// An owner can.
+	_, err = owner.UpdateUserRole(e.ctx, adminUser.ID, RoleOwner)
+	require.NoError(t, err)
+	_, err = owner.DisableUser(e.ctx, o2.ID)
+	require.NoError(t, err)
+}
