@@ -15,6 +15,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -35,6 +36,7 @@ const (
 	walMagic  = "MRVSWAL1"
 	snapMagic = "MRVSSNP1"
 	walName   = "wal.log"
+	lockName  = "LOCK"
 	snapName  = "snapshot.bin"
 	opUpsert  = 1
 	opDelete  = 2
@@ -142,7 +144,10 @@ func (s *Store) commit() error {
 			return fmt.Errorf("vectorstore/local: write %s: %w", filepath.Join(s.dir, walName), err)
 		}
 	}
-	if err := s.apply(payload); err != nil {
+	s.mu.Lock()
+	err := s.apply(payload)
+	s.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("vectorstore/local: apply: %w", err) // a bug: the entry was just encoded
 	}
 	return nil
@@ -154,7 +159,10 @@ type decoder struct {
 	err error
 }
 
-var errShort = errors.New("entry too short")
+var (
+	errShort = errors.New("entry too short")
+	errInUse = errors.New("locked")
+)
 
 func (d *decoder) uvarint() uint64 {
 	if d.err != nil {
@@ -433,6 +441,18 @@ func (s *Store) load() error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return fmt.Errorf("vectorstore/local: create %s: %w", s.dir, err)
 	}
+	lock, err := os.OpenFile(filepath.Join(s.dir, lockName), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: open %s: %w", filepath.Join(s.dir, lockName), err)
+	}
+	if err := lockFile(lock); err != nil {
+		lock.Close()
+		if errors.Is(err, errInUse) {
+			return fmt.Errorf("vectorstore/local: %s is in use by another Store: %w", s.dir, record.ErrConflict)
+		}
+		return fmt.Errorf("vectorstore/local: lock %s: %w", filepath.Join(s.dir, lockName), err)
+	}
+	s.lock = lock
 	os.Remove(filepath.Join(s.dir, snapName+".tmp"))
 	os.Remove(filepath.Join(s.dir, walName+".tmp"))
 	if err := s.loadSnapshot(); err != nil {
@@ -651,7 +671,7 @@ func (r *snapReader) str() string {
 }
 
 // needCompaction reports whether the log has outgrown the threshold and
-// the last snapshot. Caller holds s.mu.
+// the last snapshot. Caller holds s.wmu.
 func (s *Store) needCompaction() bool {
 	if s.wal == nil || s.cfg.compaction <= 0 {
 		return false
@@ -659,16 +679,9 @@ func (s *Store) needCompaction() bool {
 	return s.wal.size >= s.cfg.compaction && s.wal.size >= s.snapSize
 }
 
-// compact writes a snapshot and starts an empty log. It holds the read
-// lock, so searches go on while writers wait.
-func (s *Store) compact(force bool) error {
-	s.compactMu.Lock()
-	defer s.compactMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed || s.wal == nil || (!force && !s.needCompaction()) {
-		return nil
-	}
+// compactLocked writes a snapshot and starts an empty log. Caller holds
+// s.wmu: writers wait, searches go on (the state does not change).
+func (s *Store) compactLocked() error {
 	hash := crc32.New(castagnoli)
 	size, err := writeAtomic(s.dir, snapName, func(w io.Writer) error {
 		return s.writeSnapshot(io.MultiWriter(w, hash), w, hash)

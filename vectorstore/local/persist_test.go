@@ -520,3 +520,19 @@ func TestExtremeVectors(t *testing.T) {
 	}
 	mustClose(t, s)
 }
+
+// TestFolderLocked: a second Store on a folder in use is refused until the
+// first is closed.
+func TestFolderLocked(t *testing.T) {
+	root := t.TempDir()
+	s := openInit(t, root)
+	s2, _ := Open(root)
+	if err := s2.Init(context.Background(), testSpace); !errors.Is(err, record.ErrConflict) {
+		t.Fatalf("second Store on a folder in use: Init = %v, want ErrConflict", err)
+	}
+	mustClose(t, s)
+	if err := s2.Init(context.Background(), testSpace); err != nil {
+		t.Fatalf("Init after the first Store closed: %v", err)
+	}
+	mustClose(t, s2)
+}

@@ -44,8 +44,10 @@
 // remove the space's folder and rebuild the index from Storage, which holds
 // the text.
 //
-// A folder must be used by one Store at a time (there is no lock between
-// processes).
+// A space's folder is used by one Store at a time: Init takes an exclusive
+// lock on its LOCK file (flock, on Linux, macOS and the BSDs), and a second
+// Store, in this process or another, fails with an error wrapping
+// record.ErrConflict until the first is closed.
 package local
 
 import (
@@ -102,13 +104,18 @@ func WithParallelism(n int) Option { return func(c *config) { c.workers = n } }
 
 // Store is the embedded vector store. It implements vectorstore.VectorStore
 // and is safe for concurrent use: searches run in parallel, writes one at a
-// time.
+// time, and a write holds searches back only while it changes the memory,
+// not while it appends to the log, fsyncs or compacts.
 type Store struct {
 	root string
 	cfg  config
 
+	// wmu serializes the calls that change anything (Init, Upsert, Delete,
+	// Compact, Close) and guards the log; mu guards the in-memory state,
+	// which changes only under both, so a write's log append and fsync
+	// never block searches.
+	wmu       sync.Mutex
 	mu        sync.RWMutex
-	compactMu sync.Mutex // one compaction at a time
 	inited    bool
 	closed    bool
 	space     vectorstore.Space
@@ -120,6 +127,7 @@ type Store struct {
 	// Persistence (dir == "" in memory).
 	dir      string
 	wal      *walFile
+	lock     *os.File // held open (and flocked) while the space is in use
 	snapSize int64
 	broken   error     // a failed log write that could not be undone
 	buf      []byte    // the entry being written
@@ -162,6 +170,8 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	if err := v.Err(); err != nil {
 		return fmt.Errorf("vectorstore/local: init: %w", err)
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -188,10 +198,7 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 		s.dir = filepath.Join(s.root, folderName(space.Model))
 		if err := s.load(); err != nil {
 			s.tenants, s.in, s.dir = nil, nil, ""
-			if s.wal != nil {
-				s.wal.f.Close()
-				s.wal = nil
-			}
+			s.closeFiles()
 			return err
 		}
 	}
@@ -199,7 +206,8 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	return nil
 }
 
-// ready reports why the store cannot serve a call. Caller holds s.mu.
+// ready reports why the store cannot serve a call. Caller holds s.wmu or
+// s.mu.
 func (s *Store) ready() error {
 	if s.closed {
 		return ErrClosed
@@ -234,31 +242,27 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("vectorstore/local: upsert: %w", err)
 	}
-	s.mu.Lock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if err := s.ready(); err != nil {
-		s.mu.Unlock()
 		return err
 	}
 	s.invs = s.invs[:0]
 	for i := range recs {
 		r := &recs[i]
 		if r.TenantID == "" {
-			s.mu.Unlock()
 			return fmt.Errorf("vectorstore/local: records[%d]: %w", i, record.ErrEmptyTenant)
 		}
 		if r.ID == "" {
-			s.mu.Unlock()
 			return fmt.Errorf("vectorstore/local: %w", record.Invalid(fmt.Sprintf("records[%d].id", i), "is required"))
 		}
 		if len(r.Vector) != s.space.Dims {
 			_, err := s.checkVector("records[%d].vector", i, r.Vector)
-			s.mu.Unlock()
 			return err
 		}
 		inv, ok := invNorm(r.Vector)
 		if !ok {
 			_, err := s.checkVector("records[%d].vector", i, r.Vector)
-			s.mu.Unlock()
 			return err
 		}
 		s.invs = append(s.invs, inv)
@@ -270,10 +274,8 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 	if cap(s.invs) > 64<<10 {
 		s.invs = nil
 	}
-	compact := err == nil && s.needCompaction()
-	s.mu.Unlock()
-	if compact {
-		return s.compact(false)
+	if err == nil && s.needCompaction() {
+		return s.compactLocked()
 	}
 	return err
 }
@@ -313,8 +315,8 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if err := vectorstore.ValidateFilter(f); err != nil {
 		return fmt.Errorf("vectorstore/local: delete: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if err := s.ready(); err != nil {
 		return err
 	}
@@ -405,21 +407,23 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("vectorstore/local: compact: %w", err)
 	}
-	s.mu.RLock()
-	err := s.ready()
-	s.mu.RUnlock()
-	if err != nil {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.ready(); err != nil {
 		return err
 	}
-	return s.compact(true)
+	if s.wal == nil {
+		return nil
+	}
+	return s.compactLocked()
 }
 
 // Close flushes and closes the write-ahead log and releases the memory.
 // Closing twice is not an error; every other method then fails with
 // ErrClosed.
 func (s *Store) Close() error {
-	s.compactMu.Lock() // wait for a running compaction
-	defer s.compactMu.Unlock()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -427,16 +431,27 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.tenants, s.in, s.buf = nil, nil, nil
-	if s.wal == nil {
-		return nil
-	}
-	err := s.wal.f.Sync()
-	if cerr := s.wal.f.Close(); err == nil {
-		err = cerr
-	}
-	s.wal = nil
-	if err != nil {
+	if err := s.closeFiles(); err != nil {
 		return fmt.Errorf("vectorstore/local: close %s: %w", s.dir, err)
 	}
 	return nil
+}
+
+// closeFiles syncs and closes the log, then releases the folder's lock.
+func (s *Store) closeFiles() error {
+	var err error
+	if s.wal != nil {
+		err = s.wal.f.Sync()
+		if cerr := s.wal.f.Close(); err == nil {
+			err = cerr
+		}
+		s.wal = nil
+	}
+	if s.lock != nil {
+		if cerr := s.lock.Close(); err == nil {
+			err = cerr
+		}
+		s.lock = nil
+	}
+	return err
 }
