@@ -154,6 +154,7 @@ func (m *mdChunker) flushPara() {
 	m.s.split(m.paraS, m.paraE, levelLine)
 	if len(m.s.units) > n {
 		m.hasContent = true
+		m.s.units[len(m.s.units)-1].brk = levelParagraph
 	}
 	m.paraS = -1
 }
@@ -172,6 +173,7 @@ func (m *mdChunker) block(a, b int) {
 		m.s.split(a, b, levelLine)
 	}
 	m.s.atomic = false
+	m.s.units[len(m.s.units)-1].brk = levelParagraph
 	m.hasContent = true
 }
 
@@ -180,6 +182,9 @@ func (m *mdChunker) block(a, b int) {
 func (m *mdChunker) row(a, b int, trimmed string) {
 	n := len(m.s.units)
 	m.block(a, b)
+	if len(m.s.units) > n {
+		m.s.units[len(m.s.units)-1].brk = levelLine
+	}
 	if len(m.s.units) > n && m.tableRow <= 1 && !(m.tableRow == 1 && !isDelimiterRow(trimmed)) {
 		m.s.units[len(m.s.units)-1].glue = true
 	}

@@ -131,6 +131,9 @@ type unit struct {
 	// glue asks the packer not to end a piece right after this unit (a
 	// heading, a table header).
 	glue bool
+	// brk is the strength of the boundary after the unit: the level of the
+	// separator that follows it (levelParagraph is the strongest).
+	brk int
 }
 
 // splitter cuts a range into units of at most max tokens (by the
@@ -144,7 +147,7 @@ type splitter struct {
 }
 
 func (s *splitter) emit(a, b, level int) {
-	s.units = append(s.units, unit{s: a, e: b, level: level, atomic: s.atomic})
+	s.units = append(s.units, unit{s: a, e: b, level: level, atomic: s.atomic, brk: levelToken})
 }
 
 // split appends the units of text[a:b], trimmed of surrounding space,
@@ -164,7 +167,11 @@ func (s *splitter) split(a, b, level int) {
 			continue // no separator of this level inside
 		}
 		for i := 0; i+1 < len(parts); i += 2 {
+			n := len(s.units)
 			s.split(parts[i], parts[i+1], level+1)
+			if len(s.units) > n {
+				s.units[len(s.units)-1].brk = level
+			}
 		}
 		return
 	}
@@ -296,6 +303,7 @@ func (p *packer) pack(units []unit, path []string, out []Piece) []Piece {
 		for j > i && units[j].glue {
 			j--
 		}
+		j = p.softEnd(units, start, i, j)
 		n := z.exact(start, units[j].e)
 		for n > p.max && j > i {
 			j--
@@ -324,6 +332,27 @@ func (p *packer) pack(units []unit, path []string, out []Piece) []Piece {
 	return out
 }
 
+// softEnd prefers ending a piece at a stronger boundary (a paragraph end
+// rather than a sentence end, a sentence end rather than a word end) when
+// that keeps at least half of the piece: it returns the last unit of the
+// piece among units[i..j].
+func (p *packer) softEnd(units []unit, start, i, j int) int {
+	if j+1 >= len(units) {
+		return j // the rest fits: no choice to make
+	}
+	best := j
+	total := p.z.approx(start, units[j].e)
+	for k := j - 1; k >= i; k-- {
+		if 2*p.z.approx(start, units[k].e) < total {
+			break
+		}
+		if units[k].brk < units[best].brk && !units[k].glue {
+			best = k
+		}
+	}
+	return best
+}
+
 // refine replaces units[i], whose exact count exceeds the limit although the
 // whole-text map said it fits, by smaller units.
 // It reports false when the unit cannot be made smaller.
@@ -336,7 +365,11 @@ func (p *packer) refine(units []unit, i int) ([]unit, bool) {
 			continue
 		}
 		for k := 0; k+1 < len(parts); k += 2 {
+			n := len(s.units)
 			s.split(parts[k], parts[k+1], level+1)
+			if len(s.units) > n {
+				s.units[len(s.units)-1].brk = level
+			}
 		}
 		break
 	}
@@ -355,6 +388,7 @@ func (p *packer) refine(units []unit, i int) ([]unit, bool) {
 	for k := range s.units {
 		s.units[k].glue = u.glue && k == len(s.units)-1
 	}
+	s.units[len(s.units)-1].brk = u.brk
 	out := make([]unit, 0, len(units)+len(s.units)-1)
 	out = append(out, units[:i]...)
 	out = append(out, s.units...)
