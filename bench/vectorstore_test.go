@@ -330,7 +330,7 @@ func BenchmarkVectorAddLocalDisk(b *testing.B) {
 func benchAddLocal(b *testing.B, disk string) {
 	ctx := context.Background()
 	recs := vsRecords(nil)
-	var peakSum, allocSum float64
+	var peakSum, allocSum, liveSum float64
 	b.SetBytes(vsRawBytes)
 	for b.Loop() {
 		dir := ""
@@ -367,6 +367,9 @@ func benchAddLocal(b *testing.B, disk string) {
 			b.Fatalf("Len = %d", n)
 		}
 		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		liveSum += float64(m.HeapInuse-min(m.HeapInuse, m0.HeapInuse)) / vsRawBytes
 		if err := s.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -374,6 +377,60 @@ func benchAddLocal(b *testing.B, disk string) {
 	}
 	b.ReportMetric(peakSum/float64(b.N), "peak-heap/raw")
 	b.ReportMetric(allocSum/float64(b.N), "alloc/raw")
+	b.ReportMetric(liveSum/float64(b.N), "live-heap/raw")
+}
+
+// BenchmarkVectorOpenLocal times opening a local store of the 100,000
+// vectors from disk (Open, Init, Close): from the write-ahead log alone, and
+// from a snapshot.
+func BenchmarkVectorOpenLocal(b *testing.B) {
+	ctx := context.Background()
+	recs := vsRecords(vsData().ids)
+	for _, snapshot := range []bool{false, true} {
+		name := "wal"
+		if snapshot {
+			name = "snapshot"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			s, err := local.Open(dir, local.WithSync(false), local.WithCompactionThreshold(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.Init(ctx, vsSpace); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; i < len(recs); i += 1000 {
+				if err := s.Upsert(ctx, recs[i:i+1000]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if snapshot {
+				if err := s.Compact(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Close(); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(vsRawBytes)
+			for b.Loop() {
+				s, err := local.Open(dir)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Init(ctx, vsSpace); err != nil {
+					b.Fatal(err)
+				}
+				if n := s.Len("tenant"); n != vsCount {
+					b.Fatalf("Len = %d", n)
+				}
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
 
 // BenchmarkChromemAdd adds the same 100,000 vectors to a new chromem-go
