@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,11 +90,19 @@ func (s *Store) PutDocument(ctx context.Context, d record.Document, chunks []rec
 				return opErr(ctx, op, err)
 			}
 		}
+		if len(chunks) == 0 {
+			return nil
+		}
+		ins, err := tx.q.PrepareContext(ctx, `INSERT INTO chunks (id, tenant_id, bot_id, source_id, document_id, ordinal, text,
+				token_count, start_offset, end_offset, heading_path)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return opErr(ctx, op, err)
+		}
+		defer ins.Close()
 		for _, c := range chunks {
-			_, err := tx.q.ExecContext(ctx, `INSERT INTO chunks (id, tenant_id, bot_id, source_id, document_id, ordinal, text,
-					token_count, start_offset, end_offset, heading_path)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				c.ID, out.TenantID, out.BotID, out.SourceID, out.ID, c.Ordinal, c.Text, c.TokenCount, c.Start, c.End, jsonList(c.HeadingPath))
+			_, err := ins.ExecContext(ctx, c.ID, out.TenantID, out.BotID, out.SourceID, out.ID, c.Ordinal, c.Text, c.TokenCount,
+				c.Start, c.End, jsonList(c.HeadingPath))
 			if err != nil {
 				return opErr(ctx, op, err)
 			}
@@ -258,10 +267,10 @@ const DefaultLexicalLimit = 10
 // maxQueryTerms bounds the number of words of a lexical query.
 const maxQueryTerms = 64
 
-// ftsQuery turns user text into an FTS5 query that matches any of its
+// ftsTerms turns user text into an FTS5 expression that matches any of its
 // words: each word is quoted, so no character of the text is FTS5 syntax.
 // It returns "" when the text has no words.
-func ftsQuery(text string) string {
+func ftsTerms(text string) string {
 	words := strings.FieldsFunc(text, func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
 	})
@@ -287,15 +296,49 @@ func ftsQuery(text string) string {
 	return b.String()
 }
 
+// scopeToken is the token of the chunks_fts scope column for an ID of a
+// kind ('t' tenant, 'b' bot, 's' source); see migrations/0001_init.sql.
+func scopeToken(kind byte, id string) string {
+	return `"` + string(kind) + strings.ToUpper(hex.EncodeToString([]byte(id))) + `0"`
+}
+
+// ftsQuery is the full FTS5 query of q: its words, in text or title, of the
+// rows of its tenant, bot and sources. It returns "" when the text has no
+// words.
+func ftsQuery(q storage.LexicalQuery) string {
+	terms := ftsTerms(q.Text)
+	if terms == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("scope : " + scopeToken('t', q.TenantID))
+	if q.BotID != "" {
+		b.WriteString(" AND scope : " + scopeToken('b', q.BotID))
+	}
+	if len(q.SourceIDs) > 0 {
+		b.WriteString(" AND scope : (")
+		for i, id := range q.SourceIDs {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString(scopeToken('s', id))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(" AND {text title} : (" + terms + ")")
+	return b.String()
+}
+
 // SearchLexical ranks the tenant's chunks against q.Text with BM25 over
-// chunk text and document title, best first. Score is the negated BM25
-// value, so higher is better. Text without words gives no matches.
+// chunk text and document title (weights 1 and 0.5), best first. Score is
+// the negated BM25 value, so higher is better. Text without words gives no
+// matches; a Limit that is not positive means DefaultLexicalLimit.
 func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]storage.LexicalMatch, error) {
 	const op = "search lexical"
 	if err := checkTenant(ctx, op, q.TenantID); err != nil {
 		return nil, err
 	}
-	match := ftsQuery(q.Text)
+	match := ftsQuery(q)
 	if match == "" {
 		return nil, nil
 	}
@@ -303,10 +346,14 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	if limit <= 0 {
 		limit = DefaultLexicalLimit
 	}
-	query := `SELECT c.id, -bm25(chunks_fts, 1.0, 0.5) AS score
-		FROM chunks_fts JOIN chunks c ON c.seq = chunks_fts.rowid
-		WHERE chunks_fts MATCH ? AND c.tenant_id = ?`
-	args := []any{match, q.TenantID}
+	// FTS5 finds and ranks the rows of the query's scope; the join checks
+	// the tenant, bot and sources again on the chunks themselves.
+	query := `SELECT c.id, m.score
+		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts
+			WHERE chunks_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?) AS m
+		JOIN chunks c ON c.seq = m.rowid
+		WHERE c.tenant_id = ?`
+	args := []any{match, limit, q.TenantID}
 	if q.BotID != "" {
 		query += ` AND c.bot_id = ?`
 		args = append(args, q.BotID)
@@ -317,8 +364,7 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 			args = append(args, id)
 		}
 	}
-	query += ` ORDER BY score DESC, c.seq LIMIT ?`
-	args = append(args, limit)
+	query += ` ORDER BY m.score DESC, m.rowid`
 	return queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
 		var m storage.LexicalMatch
 		err := sc.Scan(&m.ChunkID, &m.Score)

@@ -23,3 +23,10 @@ func ExecForTest(s *Store, ctx context.Context, query string) error {
 	_, err := s.db.ExecContext(ctx, query)
 	return err
 }
+
+// PragmaForTest reads a pragma on one of the store's pooled connections.
+func PragmaForTest(s *Store, ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,5 +147,98 @@ func TestOneConnection(t *testing.T) {
 			t.Errorf("%s with one connection: ListTenants: %v", path, err)
 		}
 		s.Close()
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "p.db"), sqlite.WithBusyTimeout(3*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for name, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "3000"} {
+		got, err := sqlite.PragmaForTest(s, ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("PRAGMA %s = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestInTxReadThenWrite runs transactions that read before they write from
+// several goroutines: with BEGIN IMMEDIATE none fails on a lock upgrade.
+func TestInTxReadThenWrite(t *testing.T) {
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "rw.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CreateTenant(ctx, tenant("t")); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 16)
+	for g := range 16 {
+		go func() {
+			errs <- s.InTx(ctx, func(tx storage.Storage) error {
+				bots, err := tx.ListBots(ctx, "t")
+				if err != nil {
+					return err
+				}
+				return tx.CreateBot(ctx, record.Bot{ID: "b" + strconv.Itoa(g) + "-" + strconv.Itoa(len(bots)), TenantID: "t"})
+			})
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Errorf("InTx read then write: %v", err)
+		}
+	}
+	bots, err := s.ListBots(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bots) != 16 {
+		t.Errorf("got %d bots, want 16", len(bots))
+	}
+}
+
+// TestUpdateSourceMovesContent checks that a source moved to another bot
+// takes its documents and chunks along (lexical search by bot follows).
+func TestUpdateSourceMovesContent(t *testing.T) {
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateTenant(ctx, tenant("t")))
+	must(s.CreateBot(ctx, record.Bot{ID: "b1", TenantID: "t"}))
+	must(s.CreateBot(ctx, record.Bot{ID: "b2", TenantID: "t"}))
+	src := record.Source{ID: "s", TenantID: "t", BotID: "b1", Type: record.SourceText, Status: record.StatusPending}
+	must(s.CreateSource(ctx, src))
+	_, err = s.PutDocument(ctx, record.Document{ID: "d", TenantID: "t", SourceID: "s", Key: "k"},
+		[]record.Chunk{{ID: "c", Text: "walrus"}})
+	must(err)
+	src.BotID = "b2"
+	must(s.UpdateSource(ctx, src))
+	d, err := s.GetDocument(ctx, "t", "d")
+	must(err)
+	if d.BotID != "b2" {
+		t.Errorf("document bot after moving its source: %q, want b2", d.BotID)
+	}
+	m, err := s.SearchLexical(ctx, storage.LexicalQuery{TenantID: "t", BotID: "b2", Text: "walrus"})
+	must(err)
+	if len(m) != 1 || m[0].ChunkID != "c" {
+		t.Errorf("search by the new bot: %v, want chunk c", m)
 	}
 }

@@ -128,22 +128,35 @@ CREATE INDEX chunks_tenant ON chunks (tenant_id, bot_id, source_id);
 
 -- chunks_fts indexes each chunk's text and its document's title. It is
 -- contentless (the text lives in chunks) and kept in sync by the triggers
--- below; its rowid is chunks.seq.
+-- below; its rowid is chunks.seq. The scope column holds one token each for
+-- the chunk's tenant, bot and source ('t', 'b' or 's', the ID in hex, and a
+-- final '0' so that no stemming rule applies), so that a search matches
+-- only the rows of its tenant (and bot and sources) inside FTS5, before
+-- ranking.
 CREATE VIRTUAL TABLE chunks_fts USING fts5 (
     text,
     title,
+    scope,
     content = '',
     contentless_delete = 1,
     tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
 CREATE TRIGGER chunks_fts_insert AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts (rowid, text, title)
-    VALUES (new.seq, new.text, (SELECT title FROM documents WHERE id = new.document_id));
+    INSERT INTO chunks_fts (rowid, text, title, scope)
+    VALUES (new.seq, new.text, (SELECT title FROM documents WHERE id = new.document_id),
+            't' || hex(new.tenant_id) || '0 b' || hex(new.bot_id) || '0 s' || hex(new.source_id) || '0');
 END;
 
 CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
     DELETE FROM chunks_fts WHERE rowid = old.seq;
+END;
+
+CREATE TRIGGER chunks_fts_update AFTER UPDATE OF tenant_id, bot_id, source_id, document_id, text ON chunks BEGIN
+    DELETE FROM chunks_fts WHERE rowid = old.seq;
+    INSERT INTO chunks_fts (rowid, text, title, scope)
+    VALUES (new.seq, new.text, (SELECT title FROM documents WHERE id = new.document_id),
+            't' || hex(new.tenant_id) || '0 b' || hex(new.bot_id) || '0 s' || hex(new.source_id) || '0');
 END;
 
 CREATE TABLE jobs (
