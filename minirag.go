@@ -10,6 +10,7 @@ import (
 	"github.com/minirag/minirag/chunk"
 	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/internal/fernet"
+	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
 )
@@ -28,8 +29,19 @@ type Config struct {
 	VectorStore vectorstore.VectorStore
 	// Embedder embeds chunks and queries; used by ingestion and search.
 	Embedder embed.Embedder
-	// Chunker splits normalized documents; used by ingestion.
+	// Chunker splits normalized documents; used by ingestion. Nil means a
+	// chunk.TokenChunker of chunk.DefaultMaxTokens tokens with
+	// chunk.DefaultOverlap. Markdown documents (loader metadata
+	// format=markdown) are split by a chunk.MarkdownChunker with the same
+	// options when Chunker is nil, a *chunk.TokenChunker or a
+	// *chunk.MarkdownChunker; any other Chunker splits every document.
 	Chunker chunk.Chunker
+
+	// Loader holds the host's settings for the loaders ingestion creates
+	// (file roots, private networks, HTTP client, user agent). Its Name
+	// and OnSkip are set per source by ingestion. A host serving several
+	// tenants sets Loader.FileRoots (see package loader).
+	Loader loader.Options
 
 	// EncryptionKeys are Fernet keys (URL-safe base64 of 32 bytes, see
 	// GenerateEncryptionKey) for bot credentials. The first encrypts; all
@@ -96,6 +108,8 @@ type Client struct {
 	vec   vectorstore.VectorStore
 	emb   embed.Embedder
 	chunk chunk.Chunker
+	load  loader.Options
+	rt    ingestRuntime   // lazily prepared index and chunkers (ingest.go)
 	keys  *fernet.Keyring // nil without EncryptionKeys
 	jwt   *jwtCodec       // nil when JWT is not configured
 	log   *slog.Logger
@@ -113,6 +127,7 @@ func New(cfg Config) (*Client, error) {
 		vec:   cfg.VectorStore,
 		emb:   cfg.Embedder,
 		chunk: cfg.Chunker,
+		load:  cfg.Loader,
 		log:   cfg.Logger,
 		nowFn: cfg.Now,
 	}

@@ -1,0 +1,345 @@
+package minirag
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// SearchMode picks the candidate lists a search uses.
+type SearchMode string
+
+// Search modes.
+const (
+	// SearchHybrid (the default) fuses the dense and lexical rankings by
+	// reciprocal rank fusion.
+	SearchHybrid SearchMode = "hybrid"
+	// SearchDense ranks chunks by the cosine similarity of their vectors
+	// to the query's embedding.
+	SearchDense SearchMode = "dense"
+	// SearchLexical ranks chunks by full-text relevance (BM25 on SQLite,
+	// ts_rank on PostgreSQL) over chunk text and document title.
+	SearchLexical SearchMode = "lexical"
+)
+
+// Valid reports whether m is a known mode; the empty mode is SearchHybrid.
+func (m SearchMode) Valid() bool {
+	return m == "" || m == SearchHybrid || m == SearchDense || m == SearchLexical
+}
+
+// Search defaults and bounds.
+const (
+	// DefaultTopK is SearchRequest.TopK when it is 0.
+	DefaultTopK = 5
+	// MaxTopK bounds SearchRequest.TopK.
+	MaxTopK = 100
+	// DefaultRRFK is the reciprocal-rank-fusion constant k when
+	// SearchRequest.RRFK is 0.
+	DefaultRRFK = 60
+	// maxQueryBytes bounds a query.
+	maxQueryBytes = 8 << 10
+)
+
+// Who found a search result.
+const (
+	FoundByDense   = "dense"
+	FoundByLexical = "lexical"
+)
+
+// SearchRequest is a retrieval over one bot's sources.
+type SearchRequest struct {
+	// BotID is the bot whose sources are searched (required).
+	BotID string `json:"bot_id"`
+	// Query is the text searched for (required, at most 8 KiB).
+	Query string `json:"query"`
+	// TopK is how many results at most: 0 means DefaultTopK, at most
+	// MaxTopK.
+	TopK int `json:"top_k,omitempty"`
+	// SourceIDs, when not empty, limits the search to these sources of the
+	// bot.
+	SourceIDs []string `json:"source_ids,omitempty"`
+	// MinScore, when not zero, drops results whose Score is below it. The
+	// scale is the mode's: cosine similarity (-1 to 1) for dense, the
+	// lexical score for lexical (higher is better), the fused score for
+	// hybrid (at most (DenseWeight+LexicalWeight)/(RRFK+1)).
+	MinScore float64 `json:"min_score,omitempty"`
+	// Mode is hybrid (default), dense or lexical.
+	Mode SearchMode `json:"mode,omitempty"`
+	// RRFK is the constant k of reciprocal rank fusion, score = Σ weight /
+	// (k + rank); 0 means DefaultRRFK. A larger k flattens the
+	// difference between top ranks.
+	RRFK int `json:"rrf_k,omitempty"`
+	// DenseWeight and LexicalWeight weigh the two rankings in hybrid
+	// fusion; 0 means 1.
+	DenseWeight   float64 `json:"dense_weight,omitempty"`
+	LexicalWeight float64 `json:"lexical_weight,omitempty"`
+}
+
+// SearchResult is one chunk found by Search, best first.
+type SearchResult struct {
+	ChunkID    string `json:"chunk_id"`
+	DocumentID string `json:"document_id"`
+	SourceID   string `json:"source_id"`
+	Text       string `json:"text"`
+	// Ordinal is the chunk's position in its document; Start and End are
+	// its byte offsets in the document's normalized text.
+	Ordinal int `json:"ordinal"`
+	Start   int `json:"start"`
+	End     int `json:"end"`
+	// Score orders the results; its scale is the mode's (see
+	// SearchRequest.MinScore).
+	Score float64 `json:"score"`
+	// DenseScore is the cosine similarity and DenseRank the 1-based rank
+	// in the dense list, when found by it (FoundBy holds "dense");
+	// LexicalScore and LexicalRank likewise for the lexical list.
+	DenseScore   float64 `json:"dense_score,omitempty"`
+	DenseRank    int     `json:"dense_rank,omitempty"`
+	LexicalScore float64 `json:"lexical_score,omitempty"`
+	LexicalRank  int     `json:"lexical_rank,omitempty"`
+	// FoundBy lists the rankings that found the chunk: "dense",
+	// "lexical", or both.
+	FoundBy       []string `json:"found_by"`
+	DocumentTitle string   `json:"document_title"`
+	URI           string   `json:"uri,omitempty"`
+	HeadingPath   []string `json:"heading_path,omitempty"`
+}
+
+// candidate is a chunk in the fusion.
+type candidate struct {
+	id           string
+	dense, lex   float64
+	dRank, lRank int
+	score        float64
+}
+
+// Search finds the chunks of the bot's sources closest to the query:
+// dense (the query's embedding against the VectorStore), lexical
+// (Storage's full-text index) or hybrid (both lists, fused by reciprocal
+// rank fusion), then loads the chunk texts and their documents in one
+// batch each. Every search is confined to the handle's tenant and the bot.
+//
+// The bot must exist in the tenant (ErrNotFound); a query-scoped handle
+// limited to other bots gets ErrForbidden. An empty query is
+// ErrInvalidInput naming "query". Vector matches whose chunk is no longer
+// in Storage (a document being rewritten) are left out.
+func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchResult, error) {
+	if err := h.authorizeBot(req.BotID); err != nil {
+		return nil, err
+	}
+	req.Query = strings.TrimSpace(req.Query)
+	var v record.ValidationError
+	if req.BotID == "" {
+		v.Add("bot_id", "is required")
+	}
+	switch {
+	case req.Query == "":
+		v.Add("query", "is required")
+	case len(req.Query) > maxQueryBytes:
+		v.Add("query", fmt.Sprintf("must be at most %d bytes", maxQueryBytes))
+	}
+	if req.TopK < 0 || req.TopK > MaxTopK {
+		v.Add("top_k", fmt.Sprintf("must be between 1 and %d (0 means %d)", MaxTopK, DefaultTopK))
+	}
+	if !req.Mode.Valid() {
+		v.Add("mode", "must be one of hybrid, dense, lexical")
+	}
+	if req.RRFK < 0 {
+		v.Add("rrf_k", "must not be negative")
+	}
+	if req.DenseWeight < 0 {
+		v.Add("dense_weight", "must not be negative")
+	}
+	if req.LexicalWeight < 0 {
+		v.Add("lexical_weight", "must not be negative")
+	}
+	for i, s := range req.SourceIDs {
+		if s == "" {
+			v.Add(fmt.Sprintf("source_ids[%d]", i), "is empty")
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if req.TopK == 0 {
+		req.TopK = DefaultTopK
+	}
+	if req.Mode == "" {
+		req.Mode = SearchHybrid
+	}
+	if req.RRFK == 0 {
+		req.RRFK = DefaultRRFK
+	}
+	if req.DenseWeight == 0 {
+		req.DenseWeight = 1
+	}
+	if req.LexicalWeight == 0 {
+		req.LexicalWeight = 1
+	}
+	tenantID := h.p.TenantID
+	bot, err := h.c.store.GetBot(ctx, tenantID, req.BotID)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: search: %w", err)
+	}
+
+	// How many candidates each list contributes: more than TopK, so that
+	// fusion has both lists' tails to work with and dropped vector hits
+	// leave enough.
+	want := req.TopK + req.TopK/2 + 5
+	if req.Mode == SearchHybrid {
+		want = min(max(req.TopK*4, 40), 4*MaxTopK)
+	}
+
+	var dense []vectorstore.Match
+	var lex []storage.LexicalMatch
+	if req.Mode != SearchLexical {
+		if err := h.c.ensureIndex(ctx); err != nil {
+			return nil, err
+		}
+		vecs, err := h.c.emb.Embed(ctx, []string{req.Query})
+		if err != nil {
+			return nil, fmt.Errorf("minirag: search: embed the query: %w", err)
+		}
+		if len(vecs) != 1 {
+			return nil, fmt.Errorf("minirag: search: embed the query: %d vectors for 1 text", len(vecs))
+		}
+		dense, err = h.c.vec.Search(ctx, vectorstore.Query{
+			Vector: vecs[0], TopK: want,
+			Filter: vectorstore.Filter{TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("minirag: search: vector store: %w", err)
+		}
+	}
+	if req.Mode != SearchDense {
+		lex, err = h.c.store.SearchLexical(ctx, storage.LexicalQuery{
+			TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs, Text: req.Query, Limit: want, Language: bot.Language,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("minirag: search: lexical: %w", err)
+		}
+	}
+
+	cands := fuse(dense, lex, req)
+	if len(cands) == 0 {
+		return []SearchResult{}, nil
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.id
+	}
+	chunks, err := h.c.store.GetChunks(ctx, tenantID, ids)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: search: load chunks: %w", err)
+	}
+	byID := make(map[string]*record.Chunk, len(chunks))
+	for i := range chunks {
+		byID[chunks[i].ID] = &chunks[i]
+	}
+	out := make([]SearchResult, 0, req.TopK)
+	docIDs := make([]string, 0, req.TopK)
+	for _, c := range cands {
+		ch, ok := byID[c.id]
+		// A vector whose chunk is gone, or (defensively) a chunk outside
+		// the bot or the sources asked for, is left out.
+		if !ok || ch.BotID != bot.ID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) {
+			continue
+		}
+		r := SearchResult{
+			ChunkID: ch.ID, DocumentID: ch.DocumentID, SourceID: ch.SourceID, Text: ch.Text,
+			Ordinal: ch.Ordinal, Start: ch.Start, End: ch.End, HeadingPath: ch.HeadingPath,
+			Score: c.score, DenseScore: c.dense, DenseRank: c.dRank, LexicalScore: c.lex, LexicalRank: c.lRank,
+			FoundBy: make([]string, 0, 2),
+		}
+		if c.dRank > 0 {
+			r.FoundBy = append(r.FoundBy, FoundByDense)
+		}
+		if c.lRank > 0 {
+			r.FoundBy = append(r.FoundBy, FoundByLexical)
+		}
+		out = append(out, r)
+		if !slices.Contains(docIDs, ch.DocumentID) {
+			docIDs = append(docIDs, ch.DocumentID)
+		}
+		if len(out) == req.TopK {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	docs, err := h.c.store.GetDocuments(ctx, tenantID, docIDs)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: search: load documents: %w", err)
+	}
+	byDoc := make(map[string]*record.Document, len(docs))
+	for i := range docs {
+		byDoc[docs[i].ID] = &docs[i]
+	}
+	for i := range out {
+		if d, ok := byDoc[out[i].DocumentID]; ok {
+			out[i].DocumentTitle = d.Title
+			out[i].URI = d.URI
+		}
+	}
+	return out, nil
+}
+
+// fuse merges the candidate lists by the request's mode, best first,
+// applying MinScore.
+func fuse(dense []vectorstore.Match, lex []storage.LexicalMatch, req SearchRequest) []candidate {
+	byID := make(map[string]*candidate, len(dense)+len(lex))
+	order := make([]*candidate, 0, len(dense)+len(lex))
+	get := func(id string) *candidate {
+		c, ok := byID[id]
+		if !ok {
+			c = &candidate{id: id}
+			byID[id] = c
+			order = append(order, c)
+		}
+		return c
+	}
+	for i, m := range dense {
+		c := get(m.ID)
+		if c.dRank == 0 {
+			c.dRank, c.dense = i+1, float64(m.Score)
+		}
+	}
+	for i, m := range lex {
+		c := get(m.ChunkID)
+		if c.lRank == 0 {
+			c.lRank, c.lex = i+1, m.Score
+		}
+	}
+	k := float64(req.RRFK)
+	for _, c := range order {
+		switch req.Mode {
+		case SearchDense:
+			c.score = c.dense
+		case SearchLexical:
+			c.score = c.lex
+		default:
+			if c.dRank > 0 {
+				c.score += req.DenseWeight / (k + float64(c.dRank))
+			}
+			if c.lRank > 0 {
+				c.score += req.LexicalWeight / (k + float64(c.lRank))
+			}
+		}
+	}
+	out := make([]candidate, 0, len(order))
+	for _, c := range order {
+		if req.MinScore != 0 && c.score < req.MinScore {
+			continue
+		}
+		out = append(out, *c)
+	}
+	// Stable: ties keep the dense list's order, then the lexical list's.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].score > out[j].score })
+	return out
+}
