@@ -55,6 +55,13 @@ type Config struct {
 	// are then rejected and IssueSession fails.
 	JWT JWTConfig
 
+	// ChatModel builds the chat model a bot answers with (Ask, AskStream)
+	// from the bot and its credentials, decrypted for that call only. Nil
+	// means llm/openai on the bot's BaseURL, Model, API key and extra
+	// headers. Set it to use another provider or HTTP client, or a fake
+	// model in tests.
+	ChatModel ChatModelFunc
+
 	// Logger receives the Client's logs (never a secret). Nil is silent.
 	Logger *slog.Logger
 
@@ -109,6 +116,7 @@ type Client struct {
 	emb   embed.Embedder
 	chunk chunk.Chunker
 	load  loader.Options
+	chat  ChatModelFunc   // nil: llm/openai (answer.go)
 	rt    ingestRuntime   // lazily prepared index and chunkers (ingest.go)
 	keys  *fernet.Keyring // nil without EncryptionKeys
 	jwt   *jwtCodec       // nil when JWT is not configured
@@ -128,6 +136,7 @@ func New(cfg Config) (*Client, error) {
 		emb:   cfg.Embedder,
 		chunk: cfg.Chunker,
 		load:  cfg.Loader,
+		chat:  cfg.ChatModel,
 		log:   cfg.Logger,
 		nowFn: cfg.Now,
 	}

@@ -1,0 +1,772 @@
+package minirag
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/minirag/minirag/chunk"
+	"github.com/minirag/minirag/llm"
+	"github.com/minirag/minirag/llm/openai"
+	"github.com/minirag/minirag/record"
+)
+
+// Message is one turn of a conversation's history (AskRequest.History):
+// Role is llm.RoleUser or llm.RoleAssistant.
+type Message = llm.Message
+
+// Usage counts the tokens of a model call as the provider reported them.
+type Usage = llm.Usage
+
+// ChatModelFunc builds the chat model a bot answers with (Config.ChatModel).
+// It is called once per Ask with the bot and its credentials, decrypted for
+// this call only: use them to build the model and do not keep, log or
+// return them.
+type ChatModelFunc func(ctx context.Context, bot Bot, cred Credentials) (llm.Model, error)
+
+// ErrBotNotConfigured is returned by Ask and AskStream for a bot that
+// cannot call a model (no Model, or no credentials and no BaseURL) and is
+// not configured for an extractive answer (Bot.ExtractiveFallback). It
+// matches ErrInvalidInput too; the message names the bot and what it lacks.
+var ErrBotNotConfigured = fmt.Errorf("minirag: bot cannot answer: %w", ErrInvalidInput)
+
+// NoPassagesAnswer is Answer.Text when retrieval found nothing: the model
+// is not called then (a grounded model could only say the same, and the
+// call would cost tokens for nothing). A host tells this case by
+// len(Answer.Passages) == 0.
+const NoPassagesAnswer = "I could not find anything about this in the available sources."
+
+// Defaults of AskRequest.
+const (
+	// DefaultAskTopK is the number of passages retrieved when
+	// AskRequest.TopK is 0.
+	DefaultAskTopK = 6
+	// DefaultMaxContextTokens bounds the prompt (instructions, passages,
+	// history and question) when AskRequest.MaxContextTokens is 0.
+	DefaultMaxContextTokens = 6000
+	// maxAskTopK bounds AskRequest.TopK.
+	maxAskTopK = 50
+	// maxQuestionLen bounds the question, in characters.
+	maxQuestionLen = 8000
+	// maxHistory bounds the number of history messages.
+	maxHistory = 100
+	// minContextTokens is the smallest MaxContextTokens accepted.
+	minContextTokens = 256
+	// messageOverhead is the tokens a chat message costs beyond its text
+	// (role and separators), as OpenAI counts them.
+	messageOverhead = 4
+	// snippetLen bounds Citation.Snippet, in characters.
+	snippetLen = 300
+	// extractiveSentences is the most sentences an extractive answer holds.
+	extractiveSentences = 3
+)
+
+// groundingInstructions follow the bot's system prompt.
+const groundingInstructions = `Answer the user's question using only the numbered passages in their message.
+Cite every statement with the number of the passage it comes from, in square brackets, such as [1] or [2][3].
+If the passages do not contain the answer, say that you could not find it in the available sources; do not answer from general knowledge.
+Answer in the language of the question.`
+
+// AskRequest is one question to a bot (TenantHandle.Ask, AskStream).
+type AskRequest struct {
+	// BotID is the bot that answers (required): its system prompt, model
+	// and credentials, and the sources attached to it.
+	BotID string `json:"bot_id"`
+	// Question is the user's question (required, at most 8000
+	// characters). It is also the search query.
+	Question string `json:"question"`
+	// History is the conversation so far, oldest first: user and
+	// assistant messages only (at most 100). The most recent turns that
+	// fit the token budget are sent to the model; it is not searched.
+	History []Message `json:"history,omitempty"`
+	// TopK is the number of passages retrieved (0 means DefaultAskTopK;
+	// at most 50). Fewer reach the model when they do not fit the budget.
+	TopK int `json:"top_k,omitempty"`
+	// SourceIDs, when set, limits retrieval to these sources of the bot.
+	SourceIDs []string `json:"source_ids,omitempty"`
+	// Mode is the retrieval mode; empty means hybrid.
+	Mode SearchMode `json:"mode,omitempty"`
+	// MaxContextTokens bounds the prompt sent to the model, counted with
+	// the cl100k_base tokenizer: instructions, passages, history and
+	// question (0 means DefaultMaxContextTokens; at least 256). The
+	// answer's own tokens are bounded by the bot's MaxTokens.
+	MaxContextTokens int `json:"max_context_tokens,omitempty"`
+	// Extractive asks for an extractive answer (sentences of the best
+	// passages, cited) without calling the model, whatever the bot's
+	// configuration.
+	Extractive bool `json:"extractive,omitempty"`
+}
+
+// Passage is a retrieved chunk as it was given to the model, numbered
+// from 1 in the order of retrieval.
+type Passage struct {
+	// Marker is the passage's number n, cited as [n].
+	Marker        int      `json:"marker"`
+	ChunkID       string   `json:"chunk_id"`
+	DocumentID    string   `json:"document_id"`
+	SourceID      string   `json:"source_id"`
+	DocumentTitle string   `json:"document_title"`
+	URI           string   `json:"uri,omitempty"`
+	HeadingPath   []string `json:"heading_path,omitempty"`
+	// Text is the chunk's text (cut short when only part of it fit the
+	// token budget).
+	Text string `json:"text"`
+	// Score is the retrieval score.
+	Score float64 `json:"score"`
+}
+
+// Citation is a passage the answer cites with its marker [n].
+type Citation struct {
+	Marker        int    `json:"marker"`
+	ChunkID       string `json:"chunk_id"`
+	DocumentID    string `json:"document_id"`
+	DocumentTitle string `json:"document_title"`
+	URI           string `json:"uri,omitempty"`
+	SourceID      string `json:"source_id"`
+	// Snippet is the beginning of the passage's text (at most 300
+	// characters).
+	Snippet string `json:"snippet"`
+}
+
+// Answer is a bot's answer to an AskRequest.
+type Answer struct {
+	// Text is the answer, with [n] markers citing Passages.
+	Text string `json:"text"`
+	// Citations are the passages Text cites, each once, in the order of
+	// their first marker. A marker with no passage of that number is
+	// ignored.
+	Citations []Citation `json:"citations"`
+	// Passages are the passages given to the model (or to the extractive
+	// answer), in marker order; empty when retrieval found nothing.
+	Passages []Passage `json:"passages"`
+	// Usage is the model's token usage (zero for an extractive answer or
+	// when the provider did not report it).
+	Usage Usage `json:"usage"`
+	// Model is the model that answered, as the provider named it (the
+	// bot's Model when the provider did not say; empty when no model was
+	// called).
+	Model string `json:"model,omitempty"`
+	// FinishReason is the model's (llm.FinishStop, llm.FinishLength…);
+	// empty when no model was called.
+	FinishReason string `json:"finish_reason,omitempty"`
+	// Extractive is set when the answer was built from the passages
+	// without a model.
+	Extractive bool `json:"extractive"`
+}
+
+// AskDelta is one element of an AskStream: a piece of the answer's text,
+// or, when Done, the end of the stream with the complete Answer.
+type AskDelta struct {
+	// Content is the next piece of Answer.Text (empty when Done).
+	Content string `json:"content,omitempty"`
+	// Done marks the final element.
+	Done bool `json:"done,omitempty"`
+	// Answer is set on the final element: the whole answer with its
+	// citations, passages and usage.
+	Answer *Answer `json:"answer,omitempty"`
+}
+
+// Ask answers a question with the bot's model, grounded in passages
+// retrieved from the bot's sources (Search, hybrid by default):
+//
+//  1. The question is searched; the results are numbered [1]..[n].
+//  2. Passages (best first) and the most recent history turns are fitted
+//     into MaxContextTokens; a passage that does not fit whole is cut, and
+//     at least part of the best one is always sent.
+//  3. The model gets a system message (the bot's SystemPrompt, then
+//     instructions to answer only from the passages, cite them as [n],
+//     and say when they do not hold the answer), the history, and a user
+//     message holding the passages and the question. The bot's Model,
+//     Temperature, MaxTokens and BaseURL, and its credentials (API key
+//     and extra headers, decrypted for this call only), configure it.
+//  4. Answer.Citations maps the markers the answer contains to chunks
+//     and documents.
+//
+// When retrieval finds nothing, the model is not called and the Answer's
+// Text is NoPassagesAnswer. A bot with no Model, or with neither
+// credentials nor a BaseURL, gets an extractive answer when its
+// ExtractiveFallback is set (sentences of the best passages that hold
+// the question's words, each cited), and ErrBotNotConfigured otherwise. An
+// inactive bot is ErrConflict. Needs the admin scope, or the query scope
+// allowing the bot (ErrForbidden otherwise).
+func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) {
+	p, err := h.prepareAsk(ctx, req)
+	if err != nil {
+		return Answer{}, err
+	}
+	if p.done != nil {
+		return *p.done, nil
+	}
+	resp, err := p.model.Chat(ctx, p.llmReq)
+	if err != nil {
+		return Answer{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, err)
+	}
+	a := p.answer(resp.Content, resp.FinishReason, resp.Usage, resp.Model)
+	h.logAnswer(ctx, p, a)
+	return a, nil
+}
+
+// AskStream is Ask with the answer streamed as it is written. It returns
+// a Go iterator, in the style of llm.Model.Stream, that does nothing until
+// ranged over:
+//
+//	for d, err := range h.AskStream(ctx, req) {
+//		if err != nil {
+//			return err // the stream is over
+//		}
+//		if d.Done {
+//			show(d.Answer.Citations)
+//			break
+//		}
+//		fmt.Print(d.Content)
+//	}
+//
+// It yields zero or more content deltas, then either one final AskDelta
+// with Done set and the complete Answer (text, citations, passages,
+// usage), or one error, and stops. Errors found before the model is
+// called (bad input, scopes, a bot that cannot answer, retrieval) come as
+// the first and only element. An extractive answer, or NoPassagesAnswer,
+// comes as one content delta followed by the final element. Breaking out
+// of the loop, or cancelling ctx, ends the model call and releases its
+// connection. The iterator is single-use: ranging over it again asks again.
+func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[AskDelta, error] {
+	return func(yield func(AskDelta, error) bool) {
+		p, err := h.prepareAsk(ctx, req)
+		if err != nil {
+			yield(AskDelta{}, err)
+			return
+		}
+		if p.done != nil {
+			a := *p.done
+			if yield(AskDelta{Content: a.Text}, nil) {
+				yield(AskDelta{Done: true, Answer: &a}, nil)
+			}
+			return
+		}
+		var b strings.Builder
+		for d, err := range p.model.Stream(ctx, p.llmReq) {
+			if err != nil {
+				yield(AskDelta{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, err))
+				return
+			}
+			if d.Done {
+				a := p.answer(b.String(), d.FinishReason, d.Usage, d.Model)
+				h.logAnswer(ctx, p, a)
+				yield(AskDelta{Done: true, Answer: &a}, nil)
+				return
+			}
+			if d.Content == "" {
+				continue
+			}
+			b.WriteString(d.Content)
+			if !yield(AskDelta{Content: d.Content}, nil) {
+				return
+			}
+		}
+		yield(AskDelta{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, llm.ErrIncomplete))
+	}
+}
+
+// CollectAnswer ranges over an AskStream and returns its Answer, or the
+// stream's error (llm.ErrIncomplete when it stopped without its final
+// element).
+func CollectAnswer(stream iter.Seq2[AskDelta, error]) (Answer, error) {
+	for d, err := range stream {
+		if err != nil {
+			return Answer{}, err
+		}
+		if d.Done && d.Answer != nil {
+			return *d.Answer, nil
+		}
+	}
+	return Answer{}, fmt.Errorf("minirag: %w", llm.ErrIncomplete)
+}
+
+// preparedAsk is an Ask up to the model call.
+type preparedAsk struct {
+	bot      Bot
+	passages []Passage
+	model    llm.Model
+	llmReq   llm.Request
+	// done is the whole answer when no model is called (extractive, or no
+	// passages).
+	done *Answer
+}
+
+// answer builds the Answer of a model's text.
+func (p *preparedAsk) answer(text, finish string, u Usage, model string) Answer {
+	if model == "" {
+		model = p.bot.Model
+	}
+	return Answer{
+		Text:         text,
+		Citations:    citations(text, p.passages),
+		Passages:     p.passages,
+		Usage:        u,
+		Model:        model,
+		FinishReason: finish,
+	}
+}
+
+func (h *TenantHandle) logAnswer(ctx context.Context, p *preparedAsk, a Answer) {
+	h.c.log.LogAttrs(ctx, slogDebug, "answered",
+		attrTenant(h.p.TenantID), attrBot(p.bot.ID),
+		slog.Int("passages", len(a.Passages)), slog.Int("citations", len(a.Citations)),
+		slog.Bool("extractive", a.Extractive), slog.Int("total_tokens", a.Usage.TotalTokens))
+}
+
+// validateAsk checks req and fills in its defaults.
+func validateAsk(req *AskRequest) error {
+	var v record.ValidationError
+	if req.BotID == "" {
+		v.Add("bot_id", "is required")
+	}
+	req.Question = strings.TrimSpace(req.Question)
+	switch {
+	case req.Question == "":
+		v.Add("question", "is required")
+	case !utf8.ValidString(req.Question):
+		v.Add("question", "must be valid UTF-8")
+	case utf8.RuneCountInString(req.Question) > maxQuestionLen:
+		v.Add("question", fmt.Sprintf("must be at most %d characters", maxQuestionLen))
+	}
+	if len(req.History) > maxHistory {
+		v.Add("history", fmt.Sprintf("must hold at most %d messages", maxHistory))
+	}
+	for i, m := range req.History {
+		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
+			v.Add("history["+strconv.Itoa(i)+"].role", "must be user or assistant")
+		}
+		if !utf8.ValidString(m.Content) {
+			v.Add("history["+strconv.Itoa(i)+"].content", "must be valid UTF-8")
+		}
+	}
+	switch {
+	case req.TopK < 0 || req.TopK > maxAskTopK:
+		v.Add("top_k", fmt.Sprintf("must be between 0 and %d", maxAskTopK))
+	case req.TopK == 0:
+		req.TopK = DefaultAskTopK
+	}
+	switch {
+	case req.MaxContextTokens == 0:
+		req.MaxContextTokens = DefaultMaxContextTokens
+	case req.MaxContextTokens < minContextTokens:
+		v.Add("max_context_tokens", fmt.Sprintf("must be 0 (the default) or at least %d", minContextTokens))
+	}
+	return v.Err()
+}
+
+// botCanCall reports what, if anything, keeps b from calling a model.
+func botCanCall(b Bot) string {
+	switch {
+	case b.Model == "":
+		return "no model"
+	case !b.HasCredentials && b.BaseURL == "":
+		return "no credentials (and no base URL of a keyless endpoint)"
+	}
+	return ""
+}
+
+// prepareAsk checks, retrieves, fits the budget and builds the model call
+// (or the whole answer when no model is needed).
+func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*preparedAsk, error) {
+	if err := h.authorizeBot(req.BotID); err != nil {
+		return nil, err
+	}
+	if err := validateAsk(&req); err != nil {
+		return nil, err
+	}
+	bot, err := h.c.store.GetBot(ctx, h.p.TenantID, req.BotID)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: ask: %w", err)
+	}
+	if !bot.Active {
+		return nil, fmt.Errorf("minirag: ask: bot %s is inactive: %w", bot.ID, ErrConflict)
+	}
+	lack := botCanCall(bot)
+	extractive := req.Extractive || (lack != "" && bot.ExtractiveFallback)
+	if lack != "" && !extractive {
+		return nil, fmt.Errorf("%w: bot %s has %s; configure it or set extractive_fallback", ErrBotNotConfigured, bot.ID, lack)
+	}
+
+	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: req.Question, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode})
+	if err != nil {
+		return nil, err
+	}
+	p := &preparedAsk{bot: bot}
+	if len(results) == 0 {
+		p.done = &Answer{Text: NoPassagesAnswer, Citations: []Citation{}, Passages: []Passage{}, Extractive: extractive}
+		return p, nil
+	}
+	tok, err := h.c.tokenizer()
+	if err != nil {
+		return nil, err
+	}
+	system := groundingInstructions
+	if s := strings.TrimSpace(bot.SystemPrompt); s != "" {
+		system = s + "\n\n" + groundingInstructions
+	}
+	fit, err := fitBudget(tok, req, system, results)
+	if err != nil {
+		return nil, err
+	}
+	p.passages = fit.passages
+	if extractive {
+		a := extractiveAnswer(req.Question, p.passages)
+		p.done = &a
+		return p, nil
+	}
+
+	model, err := h.c.chatModel(ctx, bot)
+	if err != nil {
+		return nil, err
+	}
+	p.model = model
+	msgs := make([]llm.Message, 0, len(fit.history)+2)
+	msgs = append(msgs, llm.Message{Role: llm.RoleSystem, Content: system})
+	msgs = append(msgs, fit.history...)
+	msgs = append(msgs, llm.Message{Role: llm.RoleUser, Content: userPrompt(p.passages, req.Question)})
+	p.llmReq = llm.Request{Model: bot.Model, Messages: msgs, Temperature: llm.Temperature(bot.Temperature), MaxTokens: bot.MaxTokens}
+	return p, nil
+}
+
+// chatModel builds the model of bot with its credentials, decrypted for
+// this call only.
+func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
+	cred, err := c.decryptCredentials(ctx, bot.TenantID, bot.ID)
+	if err != nil {
+		return nil, err
+	}
+	if c.chat != nil {
+		m, err := c.chat(ctx, bot, cred)
+		if err != nil {
+			return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
+		}
+		return m, nil
+	}
+	m, err := openai.New(openai.Config{
+		BaseURL:      bot.BaseURL,
+		APIKey:       cred.APIKey,
+		Model:        bot.Model,
+		ExtraHeaders: cred.Headers,
+		Logger:       c.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
+	}
+	return m, nil
+}
+
+// tokenizer returns the prompt tokenizer (cl100k_base; package chunk
+// loads its ranks once per process).
+func (c *Client) tokenizer() (*chunk.Tokenizer, error) {
+	t, err := chunk.NewTokenizer(chunk.Cl100kBase)
+	if err != nil {
+		return nil, fmt.Errorf("minirag: tokenizer: %w", err)
+	}
+	return t, nil
+}
+
+// fitted is what fits the budget.
+type fitted struct {
+	passages []Passage
+	history  []llm.Message
+}
+
+// passageHeader is the line before a passage's text in the prompt.
+func passageHeader(p Passage) string {
+	var b strings.Builder
+	b.WriteString("[")
+	b.WriteString(strconv.Itoa(p.Marker))
+	b.WriteString("] ")
+	title := p.DocumentTitle
+	if len(p.HeadingPath) > 0 {
+		title = strings.Join(append([]string{title}, p.HeadingPath...), " › ")
+	}
+	b.WriteString(oneLine(title))
+	if p.URI != "" {
+		b.WriteString(" (")
+		b.WriteString(oneLine(p.URI))
+		b.WriteString(")")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// userPrompt is the final user message: the passages, then the question.
+func userPrompt(ps []Passage, question string) string {
+	var b strings.Builder
+	b.WriteString("Passages:\n\n")
+	for _, p := range ps {
+		b.WriteString(passageHeader(p))
+		b.WriteString(p.Text)
+		b.WriteString("\n\n")
+	}
+	b.WriteString("Question: ")
+	b.WriteString(question)
+	return b.String()
+}
+
+// fitBudget numbers the results and keeps the passages and the most recent
+// history that fit req.MaxContextTokens with the system prompt and the
+// question. History gets at most a third of what remains after the
+// system prompt and the question; passages, best first, get the rest (a
+// passage that does not fit whole is cut at a word boundary when at least
+// 32 tokens of room remain, and the best passage is always sent, cut if
+// need be).
+func fitBudget(tok *chunk.Tokenizer, req AskRequest, system string, results []SearchResult) (fitted, error) {
+	const promptFrame = "Passages:\n\n" + "Question: "
+	fixed := tok.Count(system) + messageOverhead + tok.Count(promptFrame) + tok.Count(req.Question) + messageOverhead + 3 // reply priming
+	room := req.MaxContextTokens - fixed
+	if room < 32 {
+		return fitted{}, record.Invalid("question", "leaves no room for passages in max_context_tokens (shorten it, the bot's system prompt, or raise max_context_tokens)")
+	}
+
+	var out fitted
+	histRoom := room / 3
+	used := 0
+	start := len(req.History)
+	for i := len(req.History) - 1; i >= 0; i-- {
+		n := tok.Count(req.History[i].Content) + messageOverhead
+		if used+n > histRoom {
+			break
+		}
+		used += n
+		start = i
+	}
+	// A history cut in the middle of a turn starts with the user's message.
+	for start < len(req.History) && req.History[start].Role != llm.RoleUser {
+		used -= tok.Count(req.History[start].Content) + messageOverhead
+		start++
+	}
+	out.history = slices.Clone(req.History[start:])
+	room -= used
+
+	for i, r := range results {
+		p := passageFromResult(r)
+		p.Marker = len(out.passages) + 1
+		head := tok.Count(passageHeader(p)) + tok.Count("\n\n")
+		n := head + tok.Count(p.Text)
+		if n <= room {
+			out.passages = append(out.passages, p)
+			room -= n
+			continue
+		}
+		if room-head >= 32 || i == 0 {
+			keep := max(room-head, 16)
+			p.Text = cutTokens(tok, p.Text, keep)
+			out.passages = append(out.passages, p)
+		}
+		break
+	}
+	return out, nil
+}
+
+// cutTokens returns the longest prefix of text, ending at a word boundary
+// when possible, of at most n tokens.
+func cutTokens(tok *chunk.Tokenizer, text string, n int) string {
+	ids := tok.Encode(text)
+	if len(ids) <= n {
+		return text
+	}
+	prefix := tok.Decode(ids[:n])
+	// Decoding may end inside a character; drop an invalid tail.
+	for len(prefix) > 0 && !utf8.ValidString(prefix) {
+		prefix = prefix[:len(prefix)-1]
+	}
+	if i := strings.LastIndexFunc(prefix, unicode.IsSpace); i > len(prefix)/2 {
+		prefix = prefix[:i]
+	}
+	return strings.TrimSpace(prefix) + " …"
+}
+
+// citations returns the passages text cites, each once, in the order of
+// their first marker. It reads "[n]" and lists such as "[1, 3]" or
+// "[1,2]"; numbers that name no passage are ignored.
+func citations(text string, ps []Passage) []Citation {
+	out := []Citation{}
+	seen := make(map[int]bool)
+	for _, n := range markers(text) {
+		if n < 1 || n > len(ps) || seen[n] {
+			continue
+		}
+		seen[n] = true
+		p := ps[n-1]
+		out = append(out, Citation{
+			Marker: n, ChunkID: p.ChunkID, DocumentID: p.DocumentID, DocumentTitle: p.DocumentTitle,
+			URI: p.URI, SourceID: p.SourceID, Snippet: snippet(p.Text),
+		})
+	}
+	return out
+}
+
+// markers lists the numbers of the [n] and [n, m…] markers of text in
+// order.
+func markers(text string) []int {
+	var out []int
+	for {
+		i := strings.IndexByte(text, '[')
+		if i < 0 {
+			return out
+		}
+		text = text[i+1:]
+		j := strings.IndexByte(text, ']')
+		if j < 0 || j > 40 {
+			continue
+		}
+		var nums []int
+		ok := true
+		for part := range strings.SplitSeq(text[:j], ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(part))
+			if err != nil {
+				ok = false
+				break
+			}
+			nums = append(nums, n)
+		}
+		if ok {
+			out = append(out, nums...)
+			text = text[j+1:]
+		}
+	}
+}
+
+// snippet is the beginning of text, cut at a word boundary.
+func snippet(text string) string {
+	text = oneLine(text)
+	if utf8.RuneCountInString(text) <= snippetLen {
+		return text
+	}
+	cut := 0
+	for i := range text {
+		if cut == snippetLen {
+			text = text[:i]
+			break
+		}
+		cut++
+	}
+	if i := strings.LastIndexByte(text, ' '); i > len(text)/2 {
+		text = text[:i]
+	}
+	return text + "…"
+}
+
+// extractiveAnswer answers from the passages without a model: the
+// sentences holding the most distinct words of the question (best
+// passages first on ties), at most three, in the order they were picked,
+// each followed by its passage's marker. When no sentence holds a word of
+// the question, it is the first sentence of the best passage.
+func extractiveAnswer(question string, ps []Passage) Answer {
+	terms := queryTerms(question)
+	type cand struct {
+		text   string
+		marker int
+		score  int
+		order  int
+	}
+	var cands []cand
+	for _, p := range ps {
+		for _, s := range sentences(p.Text) {
+			words := queryTerms(s)
+			score := 0
+			for t := range terms {
+				if _, ok := words[t]; ok {
+					score++
+				}
+			}
+			cands = append(cands, cand{text: s, marker: p.Marker, score: score, order: len(cands)})
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return b.score - a.score })
+	var picked []cand
+	for _, c := range cands {
+		if c.score == 0 || len(picked) == extractiveSentences {
+			break
+		}
+		picked = append(picked, c)
+	}
+	if len(picked) == 0 && len(cands) > 0 {
+		slices.SortStableFunc(cands, func(a, b cand) int { return a.order - b.order })
+		picked = cands[:1]
+	}
+	var b strings.Builder
+	for i, c := range picked {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString(c.text)
+		b.WriteString(" [")
+		b.WriteString(strconv.Itoa(c.marker))
+		b.WriteString("]")
+	}
+	text := b.String()
+	if text == "" {
+		text = NoPassagesAnswer
+	}
+	return Answer{Text: text, Citations: citations(text, ps), Passages: ps, Extractive: true}
+}
+
+// sentences splits text into trimmed sentences: at ".", "!" or "?"
+// followed by a space, and at line ends. Markdown markers at the start of
+// a line (#, -, *, >) are dropped.
+func sentences(text string) []string {
+	var out []string
+	for line := range strings.SplitSeq(text, "\n") {
+		line = strings.TrimLeft(strings.TrimSpace(line), "#*->| ")
+		for line != "" {
+			end := len(line)
+			for i := 0; i < len(line)-1; i++ {
+				if (line[i] == '.' || line[i] == '!' || line[i] == '?') && line[i+1] == ' ' {
+					end = i + 1
+					break
+				}
+			}
+			if s := strings.TrimSpace(line[:end]); utf8.RuneCountInString(s) >= 3 {
+				out = append(out, s)
+			}
+			line = strings.TrimSpace(line[end:])
+		}
+	}
+	return out
+}
+
+// stopWords are left out of query terms.
+var stopWords = map[string]bool{
+	"a": true, "an": true, "and": true, "are": true, "as": true, "at": true, "be": true, "by": true,
+	"can": true, "do": true, "does": true, "for": true, "from": true, "how": true, "i": true, "in": true,
+	"is": true, "it": true, "its": true, "of": true, "on": true, "or": true, "the": true, "this": true,
+	"that": true, "to": true, "what": true, "when": true, "where": true, "which": true, "who": true,
+	"why": true, "with": true, "you": true, "your": true, "my": true, "me": true, "we": true, "there": true,
+}
+
+// queryTerms returns the lowercase words of s (letters and digits, at
+// least two characters, stop words left out).
+func queryTerms(s string) map[string]struct{} {
+	out := make(map[string]struct{})
+	for w := range strings.FieldsFuncSeq(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(w) < 2 || stopWords[w] {
+			continue
+		}
+		out[w] = struct{}{}
+	}
+	return out
+}
+
+// passageFromResult is a search result as a passage (Marker unset).
+func passageFromResult(r SearchResult) Passage {
+	return Passage{
+		ChunkID: r.ChunkID, DocumentID: r.DocumentID, SourceID: r.SourceID,
+		DocumentTitle: r.DocumentTitle, URI: r.URI, HeadingPath: slices.Clone(r.HeadingPath),
+		Text: r.Text, Score: r.Score,
+	}
+}
