@@ -28,7 +28,22 @@
 // document's title (porter stemming on the unicode61 tokenizer), ranked by
 // BM25. User text is never passed to FTS5 as query syntax: it is split into
 // words, each word is quoted, and the words are joined with OR, so quotes,
-// stars, colons or parentheses in a query are plain text.
+// stars, colons or parentheses in a query are plain text. Each indexed row
+// also carries tokens for its tenant, bot and source, so FTS5 itself keeps
+// a search to its tenant (and bot and sources) before ranking, and the cost
+// of a search follows the size of the tenant's matches rather than of the
+// whole database; the result is checked against the chunks table again.
+// BM25's term statistics are those of the whole index, all tenants
+// together.
+//
+// Beyond the storage.Storage contract: PutDocument stores the source's bot
+// as the document's BotID; UpdateSource moving a source to another bot moves
+// its documents and chunks along; SetBotCredentials also works on a
+// soft-deleted bot, so that every credential ListBotCredentials returns can
+// be re-encrypted.
+//
+// The Store an InTx callback receives must not be used from several
+// goroutines at once, nor after the callback returns.
 //
 // Times are stored as integer microseconds since the Unix epoch and come back
 // in UTC.

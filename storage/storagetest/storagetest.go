@@ -14,14 +14,25 @@
 //		})
 //	}
 //
-// Run calls newStore once per subtest, so subtests never see each other's
-// data, and closes each store when its subtest ends (cleanups newStore
-// registers with t.Cleanup run after that, so an adapter can drop a schema
-// there). IDs and slugs are unique per Run, so an adapter whose stores
-// share a database still passes as long as each store starts empty of them.
+// Run calls newStore once per subtest and needs each store to start with
+// no data (a fresh file, a fresh schema), since it checks whole listings
+// such as ListTenants. It closes each store when its subtest ends; cleanups
+// newStore registers with t.Cleanup run after that, so an adapter can drop
+// a schema there. Subtests run one after another; IDs and slugs differ
+// between subtests and between runs.
+//
+// What it checks, per area: round trips of every field (nil and set
+// pointers, slices, maps, JSON), not-found and conflict errors, tenant
+// isolation of every entity, an empty tenant ID rejected by every
+// tenant-scoped method, soft-deleted bots, the source-to-bot reference,
+// cascades, atomic document replacement, lexical search (ranking, filters,
+// hostile query text), the job queue (claim order, leases, concurrent
+// claimers, retries), transactions, parallel writers, cancelled contexts,
+// and that returned records share no memory with the store.
 //
 // The suite uses only the standard library's testing package. Times are
 // compared after truncation to microseconds and must come back in UTC.
+// Failure messages name the method and what differed.
 package storagetest
 
 import (
