@@ -86,6 +86,40 @@ func (e *DocumentError) Error() string {
 // Unwrap returns the cause.
 func (e *DocumentError) Unwrap() error { return e.Err }
 
+// ErrEmptyDocument reports a document with no text after normalization.
+// It matches ErrInvalidInput.
+var ErrEmptyDocument error = emptyDocErr{}
+
+type emptyDocErr struct{}
+
+func (emptyDocErr) Error() string        { return "minirag: empty document (no text after normalization)" }
+func (emptyDocErr) Is(target error) bool { return target == ErrInvalidInput }
+
+// IngestError is returned by an ingestion in which some documents failed
+// (the others were ingested). Unwrap gives the *DocumentError of each, so
+// errors.Is and errors.As see their causes.
+type IngestError struct {
+	SourceID   string
+	SourceName string
+	// Total is the number of documents the source yielded.
+	Total  int
+	Failed []*DocumentError
+}
+
+// Error names the source and the failed documents (the first few).
+func (e *IngestError) Error() string {
+	return fmt.Sprintf("minirag: ingest source %q: %s", e.SourceName, sourceErrorText(e.Failed, e.Total))
+}
+
+// Unwrap returns the documents' errors.
+func (e *IngestError) Unwrap() []error {
+	out := make([]error, len(e.Failed))
+	for i, d := range e.Failed {
+		out[i] = d
+	}
+	return out
+}
+
 // IngestResult is what an ingestion did.
 type IngestResult struct {
 	SourceID string `json:"source_id"`
@@ -418,12 +452,7 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	st := record.SourceState{Status: StatusReady, DocumentCount: r.res.Documents, ChunkCount: r.res.Chunks, LastIngestedAt: &now}
 	var outErr error
 	if len(r.res.Failed) > 0 {
-		errs := make([]error, len(r.res.Failed))
-		for i, e := range r.res.Failed {
-			errs[i] = e
-		}
-		outErr = fmt.Errorf("minirag: ingest source %q: %d of %d documents failed: %w",
-			src.Name, len(r.res.Failed), len(r.seen), errors.Join(errs...))
+		outErr = &IngestError{SourceID: src.ID, SourceName: src.Name, Total: len(r.seen), Failed: r.res.Failed}
 		st.Status = StatusError
 		st.Error = sourceErrorText(r.res.Failed, len(r.seen))
 		st.LastIngestedAt = src.LastIngestedAt
@@ -530,7 +559,7 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 	text, err := chunk.NormalizeDocument(d.Key, d.Text)
 	d.Text = ""
 	if err == nil && text == "" {
-		err = fmt.Errorf("document %q is empty (no text after normalization)", d.Key)
+		err = ErrEmptyDocument
 	}
 	if err != nil {
 		work.doc.Key = d.Key
