@@ -216,6 +216,27 @@ func (c *Client) ensureIndex(ctx context.Context) error {
 	return nil
 }
 
+// deleteSourceVectors removes a source's vectors, when the Client has a
+// vector store. The source must be of the tenant (ErrNotFound otherwise).
+func (c *Client) deleteSourceVectors(ctx context.Context, tenantID, sourceID string) error {
+	if c.vec == nil || c.emb == nil {
+		return nil
+	}
+	if tenantID == "" {
+		return record.ErrEmptyTenant
+	}
+	if _, err := c.store.GetSource(ctx, tenantID, sourceID); err != nil {
+		return fmt.Errorf("minirag: delete source: %w", err)
+	}
+	if err := c.ensureIndex(ctx); err != nil {
+		return err
+	}
+	if err := c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{sourceID}}); err != nil {
+		return fmt.Errorf("minirag: delete source: vectors: %w", err)
+	}
+	return nil
+}
+
 // documentID is the ID of the document with key in a source: derived from
 // the tenant, source and key, so that a run interrupted between writing
 // vectors and storing the document cleans up its vectors on the next run.

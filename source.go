@@ -229,10 +229,14 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	return out, nil
 }
 
-// DeleteSource deletes a source with its documents, chunks and jobs.
-// Needs the admin scope.
+// DeleteSource deletes a source with its documents, chunks and jobs, and
+// its vectors from the VectorStore (first, so that no vector outlives its
+// chunk). Needs the admin scope.
 func (h *TenantHandle) DeleteSource(ctx context.Context, sourceID string) error {
 	if err := h.authorizeAdmin(); err != nil {
+		return err
+	}
+	if err := h.c.deleteSourceVectors(ctx, h.p.TenantID, sourceID); err != nil {
 		return err
 	}
 	if err := h.c.store.DeleteSource(ctx, h.p.TenantID, sourceID); err != nil {
