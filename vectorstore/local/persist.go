@@ -600,16 +600,17 @@ func (s *Store) loadSnapshot() error {
 	seq := r.u64()
 	tenants := r.uvarint()
 	vecBytes := make([]byte, 4*s.space.Dims)
+	var tenant, id, bot, src, doc []byte // reused: put copies what it keeps
 	for t := uint64(0); t < tenants && r.err == nil; t++ {
-		tenant := r.str()
+		tenant = r.bytes(tenant)
 		rows := r.uvarint()
 		for i := uint64(0); i < rows && r.err == nil; i++ {
-			id, bot, src, doc := r.str(), r.str(), r.str(), r.str()
+			id, bot, src, doc = r.bytes(id), r.bytes(bot), r.bytes(src), r.bytes(doc)
 			r.read(vecBytes)
 			if r.err != nil {
 				break
 			}
-			decodeFloats(s.put([]byte(tenant), []byte(id), []byte(bot), []byte(src), []byte(doc)), vecBytes)
+			decodeFloats(s.put(tenant, id, bot, src, doc), vecBytes)
 		}
 	}
 	if r.err == nil {
@@ -657,17 +658,21 @@ func (r *snapReader) uvarint() uint64 {
 	return x
 }
 
-func (r *snapReader) str() string {
+// bytes reads a string into buf (grown if needed).
+func (r *snapReader) bytes(buf []byte) []byte {
 	n := r.uvarint()
 	if r.err != nil || n > 1<<30 {
 		if r.err == nil {
 			r.err = errShort
 		}
-		return ""
+		return buf[:0]
 	}
-	b := make([]byte, n)
-	r.read(b)
-	return string(b)
+	if uint64(cap(buf)) < n {
+		buf = make([]byte, n, max(n, 64))
+	}
+	buf = buf[:n]
+	r.read(buf)
+	return buf
 }
 
 // needCompaction reports whether the log has outgrown the threshold and

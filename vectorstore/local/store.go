@@ -163,6 +163,8 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	v := &record.ValidationError{}
 	if space.Model == "" {
 		v.Add("model", "is required")
+	} else if len(space.Model) > 1024 {
+		v.Add("model", "is longer than 1024 bytes")
 	}
 	if space.Dims <= 0 {
 		v.Add("dims", "must be positive")
