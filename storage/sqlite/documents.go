@@ -272,7 +272,8 @@ const maxQueryTerms = 64
 // It returns "" when the text has no words.
 func ftsTerms(text string) string {
 	words := strings.FieldsFunc(text, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsNumber(r)
+		// Combining marks stay with their letter (a decomposed "é").
+		return !unicode.IsLetter(r) && !unicode.IsNumber(r) && !unicode.Is(unicode.Mn, r)
 	})
 	seen := make(map[string]bool, len(words))
 	var b strings.Builder
@@ -286,7 +287,8 @@ func ftsTerms(text string) string {
 		if n > 0 {
 			b.WriteString(" OR ")
 		}
-		// Words hold only letters and digits, so no quote needs escaping.
+		// Words hold only letters, digits and marks, so no quote needs
+		// escaping.
 		b.WriteString(`"` + w + `"`)
 		n++
 		if n == maxQueryTerms {

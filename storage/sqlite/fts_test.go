@@ -1,0 +1,36 @@
+package sqlite
+
+import (
+	"testing"
+
+	"github.com/minirag/minirag/storage"
+)
+
+func TestFTSTerms(t *testing.T) {
+	for text, want := range map[string]string{
+		"":                          "",
+		`"*:-()`:                    "",
+		"Prometheus alerting":       `"prometheus" OR "alerting"`,
+		`title:"x" AND y*`:          `"title" OR "x" OR "and" OR "y"`,
+		"cafe\u0301 cafe\u0301":     "\"cafe\u0301\"",
+		"don't":                     `"don" OR "t"`,
+		"NEAR(a b) a":               `"near" OR "a" OR "b"`,
+		"日本語 テキスト":                  `"日本語" OR "テキスト"`,
+		"x'); DROP TABLE chunks;--": `"x" OR "drop" OR "table" OR "chunks"`,
+	} {
+		if got := ftsTerms(text); got != want {
+			t.Errorf("ftsTerms(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestFTSQueryScope(t *testing.T) {
+	got := ftsQuery(storage.LexicalQuery{TenantID: "t1", BotID: "b", SourceIDs: []string{"s1", "s2"}, Text: "hello"})
+	want := `scope : "t74310" AND scope : "b620" AND scope : ("s73310" OR "s73320") AND {text title} : ("hello")`
+	if got != want {
+		t.Errorf("ftsQuery = %q, want %q", got, want)
+	}
+	if got := ftsQuery(storage.LexicalQuery{TenantID: "t1", Text: "?!"}); got != "" {
+		t.Errorf("ftsQuery without words = %q, want empty", got)
+	}
+}
