@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
@@ -206,7 +207,7 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 			return nil, fmt.Errorf("minirag: search: embed the query: %w", err)
 		}
 		if len(vecs) != 1 {
-			return nil, fmt.Errorf("minirag: search: embed the query: %d vectors for 1 text", len(vecs))
+			return nil, fmt.Errorf("minirag: search: embed the query: %w: %d vectors for 1 text", embed.ErrBadResponse, len(vecs))
 		}
 		dense, err = h.c.vec.Search(ctx, vectorstore.Query{
 			Vector: vecs[0], TopK: want,
