@@ -2,6 +2,7 @@ package minirag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -35,6 +36,12 @@ type ChatModelFunc func(ctx context.Context, bot Bot, cred Credentials) (llm.Mod
 // not configured for an extractive answer (Bot.ExtractiveFallback). It
 // matches ErrInvalidInput too; the message names the bot and what it lacks.
 var ErrBotNotConfigured = fmt.Errorf("minirag: bot cannot answer: %w", ErrInvalidInput)
+
+// ErrModelCall wraps the errors of the bot's model call in Ask and
+// AskStream (the provider's answer, a network error, a stream cut short),
+// so that a host can tell them from its own errors (a 502 rather than a
+// 500). The wrapped error stays reachable with errors.Is and errors.As.
+var ErrModelCall = errors.New("minirag: the bot's model call failed")
 
 // NoPassagesAnswer is Answer.Text when retrieval found nothing: the model
 // is not called then (a grounded model could only say the same, and the
@@ -205,7 +212,7 @@ func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) 
 	}
 	resp, err := p.model.Chat(ctx, p.llmReq)
 	if err != nil {
-		return Answer{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, err)
+		return Answer{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err)
 	}
 	a := p.answer(resp.Content, resp.FinishReason, resp.Usage, resp.Model)
 	h.logAnswer(ctx, p, a)
@@ -252,7 +259,7 @@ func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[
 		var b strings.Builder
 		for d, err := range p.model.Stream(ctx, p.llmReq) {
 			if err != nil {
-				yield(AskDelta{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, err))
+				yield(AskDelta{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err))
 				return
 			}
 			if d.Done {
@@ -269,7 +276,7 @@ func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[
 				return
 			}
 		}
-		yield(AskDelta{}, fmt.Errorf("minirag: ask bot %s: %w", p.bot.ID, llm.ErrIncomplete))
+		yield(AskDelta{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, llm.ErrIncomplete))
 	}
 }
 

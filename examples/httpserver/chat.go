@@ -1,0 +1,173 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/minirag/minirag"
+)
+
+// ingest queues an ingestion of the source and answers 202 with the job;
+// the Worker running beside the server drains the queue.
+func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
+	job, err := s.handle(r).EnqueueIngest(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/sources/"+job.SourceID)
+	writeJSON(w, http.StatusAccepted, job)
+}
+
+// searchBody is the body of POST /v1/bot-profiles/{id}/search.
+type searchBody struct {
+	Query         string             `json:"query"`
+	TopK          int                `json:"top_k"`
+	SourceIDs     []string           `json:"source_ids"`
+	Mode          minirag.SearchMode `json:"mode"`
+	MinScore      float64            `json:"min_score"`
+	RRFK          int                `json:"rrf_k"`
+	DenseWeight   float64            `json:"dense_weight"`
+	LexicalWeight float64            `json:"lexical_weight"`
+}
+
+func (s *server) search(w http.ResponseWriter, r *http.Request) {
+	var b searchBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.handle(r).Search(r.Context(), minirag.SearchRequest{
+		BotID: r.PathValue("id"), Query: b.Query, TopK: b.TopK, SourceIDs: b.SourceIDs, Mode: b.Mode,
+		MinScore: b.MinScore, RRFK: b.RRFK, DenseWeight: b.DenseWeight, LexicalWeight: b.LexicalWeight,
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(res))
+}
+
+// chatBody is the body of POST /v1/bot-profiles/{id}/chat.
+type chatBody struct {
+	// Question is the user's message ("message" is accepted too).
+	Question         string             `json:"question"`
+	Message          string             `json:"message"`
+	History          []minirag.Message  `json:"history"`
+	TopK             int                `json:"top_k"`
+	SourceIDs        []string           `json:"source_ids"`
+	Mode             minirag.SearchMode `json:"mode"`
+	MaxContextTokens int                `json:"max_context_tokens"`
+	Extractive       bool               `json:"extractive"`
+	// Stream asks for Server-Sent Events (as does Accept: text/event-stream).
+	Stream bool `json:"stream"`
+}
+
+// wantsSSE reports whether the client asked for an event stream.
+func wantsSSE(r *http.Request, b chatBody) bool {
+	if b.Stream {
+		return true
+	}
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/event-stream" {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *server) chat(w http.ResponseWriter, r *http.Request) {
+	var b chatBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := b.Question
+	if q == "" {
+		q = b.Message
+	}
+	req := minirag.AskRequest{
+		BotID: r.PathValue("id"), Question: q, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
+		Mode: b.Mode, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
+	}
+	h := s.handle(r)
+	if !wantsSSE(r, b) {
+		a, err := h.Ask(r.Context(), req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+		return
+	}
+	s.chatSSE(w, r, h, req)
+}
+
+// chatSSE streams an answer as Server-Sent Events:
+//
+//	event: delta    data: {"content":"…"}            (zero or more)
+//	event: done     data: {the Answer, with citations}
+//	event: error    data: {"error":{"code","message"}} (instead of done)
+//
+// An error found before the first event (bad input, scopes, a bot that
+// cannot answer) is answered as a plain JSON error with its status.
+func (s *server) chatSSE(w http.ResponseWriter, r *http.Request, h *minirag.TenantHandle, req minirag.AskRequest) {
+	flusher, _ := w.(http.Flusher)
+	started := false
+	start := func() {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		started = true
+	}
+	send := func(event string, v any) bool {
+		data, err := json.Marshal(v)
+		if err != nil {
+			return false
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, data); err != nil {
+			return false
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	for d, err := range h.AskStream(r.Context(), req) {
+		if err != nil {
+			if !started {
+				s.fail(w, r, err)
+				return
+			}
+			e := toAPIError(err)
+			if e.status == http.StatusInternalServerError {
+				s.fail(noWriter{}, r, err) // log it
+			}
+			send("error", errorJSON(e))
+			return
+		}
+		if !started {
+			start()
+		}
+		if d.Done {
+			send("done", d.Answer)
+			return
+		}
+		if !send("delta", struct {
+			Content string `json:"content"`
+		}{d.Content}) {
+			return // the client went away; breaking ends the model call
+		}
+	}
+}
+
+// noWriter discards an answer (used to log through fail).
+type noWriter struct{}
+
+func (noWriter) Header() http.Header         { return http.Header{} }
+func (noWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (noWriter) WriteHeader(int)             {}

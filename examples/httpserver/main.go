@@ -1,0 +1,275 @@
+// Command httpserver is a REST host on top of MiniRAG: the original
+// platform's HTTP API (tenants, API tokens, bot profiles, sources,
+// ingestion, search and chat with Server-Sent Events) served by net/http,
+// with an ingestion Worker draining the job queue in the same process.
+//
+//	go run ./examples/httpserver                       # embedded stack in ./minirag-data
+//	go run ./examples/httpserver -addr 127.0.0.1:9000 -dir /var/lib/minirag
+//
+// By default everything is embedded and offline (minirag.Open: SQLite, the
+// local vector store, the hashing embedder). Environment variables switch
+// parts to services:
+//
+//	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite
+//	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store
+//	MINIRAG_QDRANT_ADDR       vectorstore/qdrant (host:port of the gRPC API), with MINIRAG_QDRANT_API_KEY
+//	MINIRAG_EMBED_BASE_URL    embed/openai on an OpenAI-compatible endpoint, with
+//	                          MINIRAG_EMBED_MODEL (required), MINIRAG_EMBED_API_KEY, MINIRAG_EMBED_DIMENSIONS
+//	MINIRAG_ENCRYPTION_KEYS   Fernet keys of bot credentials, comma-separated, first encrypts
+//	                          (required with a service; the embedded stack keeps one in its folder otherwise)
+//	MINIRAG_JWT_SECRET        HS256 secret of JWT sessions (at least 32 bytes)
+//
+// Each bot calls its own OpenAI-compatible chat endpoint (its base_url,
+// model and encrypted credentials). See docs/httpserver.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/minirag/minirag"
+	"github.com/minirag/minirag/embed"
+	"github.com/minirag/minirag/embed/hashing"
+	embedopenai "github.com/minirag/minirag/embed/openai"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/storage/postgres"
+	"github.com/minirag/minirag/storage/sqlite"
+	"github.com/minirag/minirag/vectorstore"
+	"github.com/minirag/minirag/vectorstore/local"
+	"github.com/minirag/minirag/vectorstore/pgvector"
+	"github.com/minirag/minirag/vectorstore/qdrant"
+)
+
+func main() {
+	addr := flag.String("addr", envOr("MINIRAG_ADDR", "127.0.0.1:8080"), "listen address (env MINIRAG_ADDR)")
+	dir := flag.String("dir", envOr("MINIRAG_DATA_DIR", "./minirag-data"), "data folder of the embedded stack (env MINIRAG_DATA_DIR)")
+	workers := flag.Int("workers", 2, "ingestion jobs run at once")
+	verbose := flag.Bool("v", false, "debug logs")
+	flag.Parse()
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *addr, *dir, *workers, os.Getenv); err != nil {
+		log.Error("httpserver", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// run serves until ctx is done, then shuts down gracefully: no new
+// requests, running ones get 10 seconds, the worker puts its running jobs
+// back in the queue.
+func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, getenv func(string) string) error {
+	c, desc, err := openClient(ctx, log, dir, getenv)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	wk, err := c.NewWorker(minirag.WorkerConfig{Concurrency: workers, Logger: log})
+	if err != nil {
+		return err
+	}
+	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		_ = wk.Run(wctx)
+	}()
+	defer func() { wcancel(); <-wdone }()
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           newServer(c, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("stack", desc))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		_ = srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openClient builds the Client from the environment: minirag.Open on dir
+// when no service is configured, else the configured adapters (with the
+// embedded ones for the parts not configured). It returns a description
+// of the stack without secrets.
+func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(string) string) (*minirag.Client, string, error) {
+	var keys []string
+	for k := range strings.SplitSeq(getenv("MINIRAG_ENCRYPTION_KEYS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	var jwt *minirag.JWTConfig
+	if s := getenv("MINIRAG_JWT_SECRET"); s != "" {
+		jwt = &minirag.JWTConfig{Secret: []byte(s)}
+	}
+	emb, embDesc, err := embedderFromEnv(getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	pgURL, pgvURL, qdrantAddr := getenv("MINIRAG_POSTGRES_URL"), getenv("MINIRAG_PGVECTOR_URL"), getenv("MINIRAG_QDRANT_ADDR")
+
+	if pgURL == "" && pgvURL == "" && qdrantAddr == "" {
+		opts := []minirag.OpenOption{minirag.WithLogger(log)}
+		if len(keys) > 0 {
+			opts = append(opts, minirag.WithEncryptionKeys(keys...))
+		}
+		if jwt != nil {
+			opts = append(opts, minirag.WithJWT(*jwt))
+		}
+		if emb != nil {
+			opts = append(opts, minirag.WithEmbedder(emb))
+		}
+		c, err := minirag.Open(ctx, dir, opts...)
+		if err != nil {
+			return nil, "", err
+		}
+		return c, "embedded in " + dir + ", embedder " + embDesc, nil
+	}
+
+	if len(keys) == 0 {
+		return nil, "", fmt.Errorf("MINIRAG_ENCRYPTION_KEYS is required with a service (generate one with minirag.GenerateEncryptionKey)")
+	}
+	if pgvURL != "" && qdrantAddr != "" {
+		return nil, "", fmt.Errorf("set MINIRAG_PGVECTOR_URL or MINIRAG_QDRANT_ADDR, not both")
+	}
+	if emb == nil {
+		if emb, err = hashing.New(hashing.Config{}); err != nil {
+			return nil, "", err
+		}
+	}
+	var (
+		st    storage.Storage
+		vs    vectorstore.VectorStore
+		parts []string
+	)
+	closeAll := func() {
+		if st != nil {
+			st.Close()
+		}
+		if vs != nil {
+			vs.Close()
+		}
+	}
+	if pgURL != "" {
+		if st, err = postgres.Open(ctx, pgURL, postgres.WithLogger(log)); err != nil {
+			return nil, "", err
+		}
+		parts = append(parts, "storage postgres")
+	} else {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, "", err
+		}
+		if st, err = sqlite.Open(ctx, filepath.Join(dir, minirag.OpenDatabaseFile)); err != nil {
+			return nil, "", err
+		}
+		parts = append(parts, "storage sqlite in "+dir)
+	}
+	switch {
+	case pgvURL != "":
+		vs, err = pgvector.Open(ctx, pgvURL, pgvector.Options{})
+		parts = append(parts, "vectors pgvector")
+	case qdrantAddr != "":
+		host, port, perr := splitHostPort(qdrantAddr)
+		if perr != nil {
+			closeAll()
+			return nil, "", perr
+		}
+		vs, err = qdrant.Dial(ctx, qdrant.Config{Host: host, Port: port, APIKey: getenv("MINIRAG_QDRANT_API_KEY"), Logger: log})
+		parts = append(parts, "vectors qdrant at "+qdrantAddr)
+	default:
+		vs, err = local.Open(filepath.Join(dir, minirag.OpenVectorsDir))
+		parts = append(parts, "vectors local in "+dir)
+	}
+	if err != nil {
+		closeAll()
+		return nil, "", err
+	}
+	cfg := minirag.Config{Storage: st, VectorStore: vs, Embedder: emb, EncryptionKeys: keys, Logger: log}
+	if jwt != nil {
+		cfg.JWT = *jwt
+	}
+	c, err := minirag.New(cfg)
+	if err != nil {
+		closeAll()
+		return nil, "", err
+	}
+	return c, strings.Join(append(parts, "embedder "+embDesc), ", "), nil
+}
+
+// embedderFromEnv returns embed/openai when MINIRAG_EMBED_BASE_URL is set,
+// else nil (the hashing embedder).
+func embedderFromEnv(getenv func(string) string) (embed.Embedder, string, error) {
+	base := getenv("MINIRAG_EMBED_BASE_URL")
+	if base == "" {
+		return nil, "hashing", nil
+	}
+	dims := 0
+	if s := getenv("MINIRAG_EMBED_DIMENSIONS"); s != "" {
+		d, err := strconv.Atoi(s)
+		if err != nil || d < 0 {
+			return nil, "", fmt.Errorf("MINIRAG_EMBED_DIMENSIONS must be a positive integer")
+		}
+		dims = d
+	}
+	e, err := embedopenai.New(embedopenai.Config{BaseURL: base, APIKey: getenv("MINIRAG_EMBED_API_KEY"), Model: getenv("MINIRAG_EMBED_MODEL"), Dimensions: dims})
+	if err != nil {
+		return nil, "", err
+	}
+	return e, "openai-compatible " + getenv("MINIRAG_EMBED_MODEL"), nil
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("MINIRAG_QDRANT_ADDR must be host:port: %w", err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, fmt.Errorf("MINIRAG_QDRANT_ADDR has a bad port")
+	}
+	return host, port, nil
+}
