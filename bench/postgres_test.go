@@ -1,0 +1,299 @@
+package bench
+
+// PostgreSQL and pgvector benchmarks. They need the servers scripts/services
+// starts (or any given by URL) and are skipped without them:
+//
+//	eval "$(../scripts/services start)"     # from bench/, or export the URLs yourself
+//	go test -run '^$' -bench 'Postgres|PGVector' -benchtime 20x -count 3
+//
+// Storage writes run on MINIRAG_TEST_POSTGRES_URL. The pgvector benchmarks
+// run on MINIRAG_TEST_PGVECTOR_URL (PGlite by default: PostgreSQL and
+// pgvector compiled to WebAssembly and run by Node.js, single-threaded, so
+// its figures are far below a native server's). They use the dataset sizes
+// in MINIRAG_BENCH_PGVECTOR_SIZES (default "2000", so that the test
+// command's run-once pass stays short; the figures in
+// docs/perf-postgres.md used "10000,100000").
+//
+// Figures: docs/perf-postgres.md.
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/minirag/minirag/internal/testsvc"
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage/postgres"
+	"github.com/minirag/minirag/vectorstore"
+	"github.com/minirag/minirag/vectorstore/pgvector"
+)
+
+// pgWords is the vocabulary of the synthetic chunk texts.
+var pgWords = strings.Fields(`prometheus alert rule metric label query series scrape target exporter
+	histogram counter gauge summary recording evaluation interval retention storage compaction block
+	chunk sample timestamp federation remote write read relabel config service discovery kubernetes
+	node job instance endpoint dashboard grafana latency throughput error budget objective burn rate
+	page notify silence inhibit route receiver template annotation severity runbook owner team`)
+
+// pgText returns a chunk text of about n words.
+func pgText(r *rand.Rand, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(pgWords[r.IntN(len(pgWords))])
+	}
+	return b.String()
+}
+
+// BenchmarkPostgresPutDocument stores one document with 10, 100 or 1000
+// chunks of about 150 words (roughly 1 KB, 200 tokens) per operation, in a
+// new key each time: one transaction writing the document, its chunks and
+// their full-text vectors. chunks/s is the write rate of chunk rows.
+func BenchmarkPostgresPutDocument(b *testing.B) {
+	url := testsvc.PostgresURL(b)
+	ctx := context.Background()
+	pool := testsvc.Pool(b, testsvc.PoolConfig(b, url, 4))
+	st, err := postgres.New(ctx, pool, postgres.WithSchema(testsvc.Schema(b, url)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(st.CreateTenant(ctx, record.Tenant{ID: "t", Slug: "t", CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateBot(ctx, record.Bot{ID: "bot", TenantID: "t", Language: "english", CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateSource(ctx, record.Source{ID: "src", TenantID: "t", BotID: "bot", Type: record.SourceText,
+		Status: record.StatusPending, CreatedAt: now, UpdatedAt: now}))
+	r := rand.New(rand.NewPCG(7, 7))
+	texts := make([]string, 1000)
+	for i := range texts {
+		texts[i] = pgText(r, 150)
+	}
+	seq := 0
+	for _, n := range []int{10, 100, 1000} {
+		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				seq++
+				doc := record.Document{ID: fmt.Sprintf("doc-%d", seq), TenantID: "t", SourceID: "src", Key: fmt.Sprintf("key-%d", seq),
+					Title: "Alerting rules", ContentHash: "h", CreatedAt: now, UpdatedAt: now}
+				chunks := make([]record.Chunk, n)
+				for i := range chunks {
+					chunks[i] = record.Chunk{ID: fmt.Sprintf("c-%d-%d", seq, i), Ordinal: i, Text: texts[i], TokenCount: 200,
+						Start: i * 1000, End: i*1000 + 999, HeadingPath: []string{"Alerting", "Rules"}}
+				}
+				if _, err := st.PutDocument(ctx, doc, chunks); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "chunks/s")
+		})
+	}
+}
+
+const (
+	pgvDims = 384
+	pgvTopK = 10
+)
+
+func pgvSizes() []int {
+	v := os.Getenv("MINIRAG_BENCH_PGVECTOR_SIZES")
+	if v == "" {
+		v = "2000"
+	}
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err == nil && n >= 100 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// pgvTenant spreads records over tenants: 1% "small", 10% "mid", the rest
+// "big".
+func pgvTenant(i int) string {
+	switch {
+	case i%100 == 0:
+		return "small"
+	case i%10 == 1:
+		return "mid"
+	}
+	return "big"
+}
+
+// pgvLoad fills a fresh store with n unit vectors the way a bulk import
+// would: the HNSW index is dropped, rows are upserted in batches of 1000,
+// and the index is built again (CREATE INDEX on loaded rows is much faster
+// than inserting into the graph row by row).
+func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, [][]float32, []string) {
+	b.Helper()
+	url := testsvc.PGVectorURL(b)
+	ctx := context.Background()
+	pool := testsvc.Pool(b, testsvc.PoolConfig(b, url, 2))
+	schema := testsvc.Schema(b, url)
+	model := fmt.Sprintf("bench-%d", n)
+	st, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Init(ctx, vectorstore.Space{Model: model, Dims: pgvDims}); err != nil {
+		b.Fatal(err)
+	}
+	table := st.TableName(model)
+	index := pgx.Identifier{schema, table + "_hnsw"}.Sanitize()
+	if _, err := pool.Exec(ctx, "DROP INDEX "+index); err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(42, uint64(n)))
+	vecs := make([][]float32, n)
+	tenants := make([]string, n)
+	start := time.Now()
+	for i := 0; i < n; i += 1000 {
+		recs := make([]vectorstore.Record, 0, 1000)
+		for j := i; j < min(i+1000, n); j++ {
+			v := make([]float32, pgvDims)
+			randUnit(r, v)
+			vecs[j], tenants[j] = v, pgvTenant(j)
+			recs = append(recs, vectorstore.Record{ID: "r" + strconv.Itoa(j), TenantID: tenants[j], BotID: "bot", SourceID: "src",
+				DocumentID: "doc-" + strconv.Itoa(j/20), Vector: v})
+		}
+		if err := st.Upsert(ctx, recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	loaded := time.Since(start)
+	start = time.Now()
+	if _, err := pool.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)",
+		pgx.Identifier{table + "_hnsw"}.Sanitize(), pgx.Identifier{schema, table}.Sanitize(), pgvector.DefaultM, pgvector.DefaultEfConstruction)); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, table}.Sanitize()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("pgvector %d x %d: rows loaded in %v (%.0f rows/s without index), HNSW built in %v (pgvector %s)",
+		n, pgvDims, loaded.Round(time.Millisecond), float64(n)/loaded.Seconds(), time.Since(start).Round(time.Millisecond), st.Version())
+	// A second store on the same table that always uses the index.
+	idx, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema, ExactThreshold: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := idx.Init(ctx, vectorstore.Space{Model: model, Dims: pgvDims}); err != nil {
+		b.Fatal(err)
+	}
+	return st, idx, vecs, tenants
+}
+
+// BenchmarkPGVectorSearch measures filtered top-10 search latency for a
+// tenant owning 1%, 10% or 89% of the rows, through the store's default
+// path choice ("auto": exact below Options.ExactThreshold matching rows,
+// HNSW with iterative scans above) and forced through the HNSW index
+// ("index"). recall@10 compares with exact results computed in Go.
+func BenchmarkPGVectorSearch(b *testing.B) {
+	for _, n := range pgvSizes() {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			auto, idx, vecs, tenants := pgvLoad(b, n)
+			r := rand.New(rand.NewPCG(9, 9))
+			queries := make([][]float32, 16)
+			for i := range queries {
+				queries[i] = make([]float32, pgvDims)
+				randUnit(r, queries[i])
+			}
+			for _, tenant := range []string{"small", "mid", "big"} {
+				want := make([]map[string]bool, len(queries))
+				for qi, q := range queries {
+					want[qi] = pgvExactTop(q, vecs, tenants, tenant)
+				}
+				for _, path := range []struct {
+					name string
+					st   *pgvector.Store
+				}{{"auto", auto}, {"index", idx}} {
+					b.Run(fmt.Sprintf("tenant=%s/path=%s", tenant, path.name), func(b *testing.B) {
+						ctx := context.Background()
+						hits, total, qi := 0, 0, 0
+						for b.Loop() {
+							q := queries[qi%len(queries)]
+							ms, err := path.st.Search(ctx, vectorstore.Query{Vector: q, TopK: pgvTopK, Filter: vectorstore.Filter{TenantID: tenant}})
+							if err != nil {
+								b.Fatal(err)
+							}
+							for _, m := range ms {
+								if want[qi%len(queries)][m.ID] {
+									hits++
+								}
+							}
+							total += pgvTopK
+							qi++
+						}
+						b.ReportMetric(float64(hits)/float64(total), "recall@10")
+					})
+				}
+			}
+		})
+	}
+}
+
+// pgvExactTop returns the IDs of tenant's pgvTopK nearest records to q.
+func pgvExactTop(q []float32, vecs [][]float32, tenants []string, tenant string) map[string]bool {
+	type sc struct {
+		i int
+		s float32
+	}
+	var all []sc
+	for i, v := range vecs {
+		if tenants[i] != tenant {
+			continue
+		}
+		var d float32
+		for j := range v {
+			d += v[j] * q[j]
+		}
+		all = append(all, sc{i, d})
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].s > all[b].s })
+	out := map[string]bool{}
+	for _, s := range all[:min(pgvTopK, len(all))] {
+		out["r"+strconv.Itoa(s.i)] = true
+	}
+	return out
+}
+
+// BenchmarkPGVectorUpsert measures upserts of 100 new 384-dim records per
+// operation into an indexed table already holding n rows (the incremental
+// path an ingestion takes: each row is inserted into the HNSW graph).
+func BenchmarkPGVectorUpsert(b *testing.B) {
+	for _, n := range pgvSizes() {
+		b.Run(fmt.Sprintf("n=%d/batch=100", n), func(b *testing.B) {
+			st, _, _, _ := pgvLoad(b, n)
+			ctx := context.Background()
+			r := rand.New(rand.NewPCG(5, 5))
+			seq := 0
+			for b.Loop() {
+				recs := make([]vectorstore.Record, 100)
+				for i := range recs {
+					v := make([]float32, pgvDims)
+					randUnit(r, v)
+					seq++
+					recs[i] = vectorstore.Record{ID: "new" + strconv.Itoa(seq), TenantID: pgvTenant(seq), BotID: "bot", Vector: v}
+				}
+				if err := st.Upsert(ctx, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
