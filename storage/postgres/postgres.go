@@ -44,6 +44,19 @@
 // ever getting the same job; a job whose lease expired (its worker died) is
 // claimed again.
 //
+// # Production
+//
+// Point the store at any PostgreSQL 13+ (managed services included): create
+// a database and a role that owns it (or has CREATE on it, to make the
+// schema), and give the role's URL to Open, or build the pool yourself
+// (pgxpool.ParseConfig, then MaxConns and the like) and call New. Every
+// process of a deployment calls New at start; the first one migrates.
+// Size the pool for the workers and requests of one process (pgxpool's
+// default is max(4, number of CPUs)); the job queue needs no extension and
+// no LISTEN/NOTIFY. Behind PgBouncer in transaction mode, set the pool's
+// DefaultQueryExecMode to pgx.QueryExecModeExec or use PgBouncer 1.21+
+// with max_prepared_statements.
+//
 // # Errors
 //
 // Every driver error is translated at the boundary: no rows is
