@@ -4,9 +4,26 @@
 // credentials, and sources of content. The library never opens a port; a
 // host adds its own HTTP (or gRPC, or CLI) layer.
 //
+// # The quick path
+//
+// Open gives a Client on the embedded stack kept in one folder, with no
+// service to run: SQLite (storage/sqlite), the local vector store
+// (vectorstore/local), the offline hashing embedder (embed/hashing) and the
+// default chunkers.
+//
+//	c, err := minirag.Open(ctx, "./data")   // creates ./data on the first run
+//	…
+//	res, err := h.Ingest(ctx, src.ID, minirag.IngestOptions{})
+//	hits, err := h.Search(ctx, minirag.SearchRequest{BotID: bot.ID, Query: "how do I restore a backup?"})
+//
+// Open keeps a generated Fernet key and JWT secret in the folder (mode
+// 0600) unless WithEncryptionKeys and WithJWT supply them: fine for a demo
+// or a single-user tool; a production host passes keys from a secret
+// manager, or builds its Client with New.
+//
 // # The shape
 //
-//	Client ── New(Config{Storage, EncryptionKeys, JWT, …})
+//	Client ── New(Config{Storage, EncryptionKeys, JWT, …}) or Open(ctx, dir)
 //	  │
 //	  ├─ CreateTenant ──▶ Tenant + owner User + admin API token (one transaction)
 //	  ├─ Authenticate(bearer) ──▶ Principal {tenant, user, token, scopes, bots}
@@ -17,7 +34,26 @@
 //	  ├─ Tenant(id)          trusted handle: every scope
 //	  └─ Scoped(principal)   caller's handle: its tenant, its scopes
 //	        │
-//	        └─ TenantHandle: users, API tokens, bots, sources
+//	        └─ TenantHandle: users, API tokens, bots, sources,
+//	           Ingest / EnqueueIngest, Search, Ask
+//
+// # Ingestion and search
+//
+//	Source ─▶ loader ─▶ Normalize ─▶ SHA-256 ── unchanged? skip
+//	                                   │ changed or new
+//	                                   ▼
+//	          chunk (markdown or token) ─▶ embed in batches (several in flight)
+//	                                   ▼
+//	          VectorStore: delete old, upsert new ─▶ Storage: document + chunks
+//
+// TenantHandle.Ingest runs inline; TenantHandle.EnqueueIngest queues a job
+// in Storage that any number of Workers (Client.NewWorker) drain, with
+// leases, retries with backoff and recovery of jobs whose worker died.
+// Documents a source no longer yields are deleted; a document that fails
+// keeps its previous version searchable. TenantHandle.Search ranks the
+// chunks of one bot's sources by dense similarity, lexical relevance, or
+// both fused by reciprocal rank fusion (the default), always within the
+// handle's tenant.
 //
 // Every call through a TenantHandle is confined to the handle's tenant. An
 // object of another tenant is ErrNotFound, except a reference in an input
