@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,8 +18,12 @@ import (
 	"github.com/minirag/minirag"
 	"github.com/minirag/minirag/embed/hashing"
 	"github.com/minirag/minirag/internal/openaitest"
+	"github.com/minirag/minirag/internal/qdrantfake"
+	"github.com/minirag/minirag/internal/testsvc"
+	"github.com/minirag/minirag/storage/postgres"
 	"github.com/minirag/minirag/storage/sqlite"
 	"github.com/minirag/minirag/vectorstore/local"
+	"github.com/minirag/minirag/vectorstore/pgvector"
 )
 
 const providerKey = "sk-provider-secret-123"
@@ -32,7 +37,9 @@ type stack struct {
 	texts []string // every response body, to look for secrets
 }
 
-func newStack(t *testing.T) *stack {
+// embeddedClient is a Client on in-memory SQLite, the local vector store
+// and the hashing embedder.
+func embeddedClient(t *testing.T) *minirag.Client {
 	t.Helper()
 	ctx := t.Context()
 	st, err := sqlite.Open(ctx, sqlite.MemoryPath)
@@ -45,6 +52,13 @@ func newStack(t *testing.T) *stack {
 	require.NoError(t, err)
 	c, err := minirag.New(minirag.Config{Storage: st, VectorStore: vs, Embedder: emb, EncryptionKeys: []string{key}})
 	require.NoError(t, err)
+	return c
+}
+
+// newStack serves c (closed when the test ends) with a worker draining
+// its queue.
+func newStack(t *testing.T, c *minirag.Client) *stack {
+	t.Helper()
 	t.Cleanup(func() { c.Close() })
 
 	wk, err := c.NewWorker(minirag.WorkerConfig{PollInterval: 10 * time.Millisecond})
@@ -183,7 +197,51 @@ const (
 )
 
 func TestEndToEnd(t *testing.T) {
-	s := newStack(t)
+	endToEnd(t, newStack(t, embeddedClient(t)))
+}
+
+// TestEndToEndQdrant runs the flow on the stack main builds from the
+// environment with MINIRAG_QDRANT_ADDR: SQLite and an (in-process, fake)
+// Qdrant.
+func TestEndToEndQdrant(t *testing.T) {
+	q := qdrantfake.Start(t, qdrantfake.Options{})
+	key, err := minirag.GenerateEncryptionKey()
+	require.NoError(t, err)
+	c, desc, err := openClient(t.Context(), slog.New(slog.DiscardHandler), t.TempDir(), envMap(map[string]string{
+		"MINIRAG_ENCRYPTION_KEYS": key, "MINIRAG_QDRANT_ADDR": q.Addr(),
+	}))
+	require.NoError(t, err)
+	require.Contains(t, desc, "vectors qdrant")
+	endToEnd(t, newStack(t, c))
+	assert.NotEmpty(t, q.CollectionNames())
+}
+
+// TestEndToEndPostgresPGVector runs the flow on storage/postgres and
+// vectorstore/pgvector, each in a fresh schema (skipped without
+// MINIRAG_TEST_POSTGRES_URL and MINIRAG_TEST_PGVECTOR_URL, unless
+// MINIRAG_REQUIRE_SERVICES=1).
+func TestEndToEndPostgresPGVector(t *testing.T) {
+	pgURL, pgvURL := testsvc.PostgresURL(t), testsvc.PGVectorURL(t)
+	ctx := t.Context()
+	st, err := postgres.Open(ctx, pgURL, postgres.WithSchema(testsvc.Schema(t, pgURL)))
+	require.NoError(t, err)
+	vs, err := pgvector.Open(ctx, pgvURL, pgvector.Options{Schema: testsvc.Schema(t, pgvURL)})
+	if err != nil {
+		st.Close()
+		require.NoError(t, err)
+	}
+	emb, err := hashing.New(hashing.Config{Dimensions: 256})
+	require.NoError(t, err)
+	key, err := minirag.GenerateEncryptionKey()
+	require.NoError(t, err)
+	c, err := minirag.New(minirag.Config{Storage: st, VectorStore: vs, Embedder: emb, EncryptionKeys: []string{key}})
+	require.NoError(t, err)
+	endToEnd(t, newStack(t, c))
+}
+
+// endToEnd is bootstrap → token → bot → sources → ingest (worker) →
+// search → chat (JSON and SSE) → tokens, bots and sources CRUD.
+func endToEnd(t *testing.T, s *stack) {
 	b := s.bootstrap("acme")
 	admin := b.APIToken.Token
 
@@ -312,7 +370,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	s := newStack(t)
+	s := newStack(t, embeddedClient(t))
 	a := s.bootstrap("acme")
 	bot := s.createBot(a.APIToken.Token)
 	src := s.ingested(a.APIToken.Token, bot.ID, "Storage", storageText)
