@@ -152,42 +152,43 @@ func compileList(in *interner, ids []string) ([]int32, map[int32]struct{}, bool)
 const scanChunk = 64
 
 // scan scores rows [from, to) of p against q (unit length) and keeps the
-// best k in t.
+// best k in t. Rows are scored in runs of consecutive matching rows, so a
+// filter that matches most rows costs little more than none.
 func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, minScore float32, t *topK) {
 	dims := p.dims
 	filtered := !c.any()
 	var scores [scanChunk]float32
 	for r := from; r < to; {
 		blk := p.blocks[r/p.blockRows]
-		b, metas := blk.vecs, blk.metas
 		off := r % p.blockRows
 		end := min(to-r+off, p.blockRows, off+scanChunk)
 		n := end - off
-		if filtered {
-			for j := 0; j < n; j++ {
-				row := r + j
-				if !c.match(metas[off+j]) {
-					continue
+		for j := 0; j < n; {
+			k := n
+			if filtered {
+				for j < n && !c.match(blk.metas[off+j]) {
+					j++
 				}
-				s := dot(q, b[(off+j)*dims:(off+j+1)*dims])
-				if useMin && s < minScore {
-					continue
+				for k = j; k < n && c.match(blk.metas[off+k]); k++ {
 				}
-				t.push(s, int32(row))
+				if j == k {
+					break
+				}
 			}
-		} else {
-			dotBlock(q, b[off*dims:end*dims], scores[:n])
+			dotBlock(q, blk.vecs[(off+j)*dims:(off+k)*dims], scores[j:k])
 			th, full := t.threshold()
-			for j, s := range scores[:n] {
+			for i := j; i < k; i++ {
+				s := scores[i]
 				if full && s <= th {
 					continue
 				}
 				if useMin && s < minScore {
 					continue
 				}
-				t.push(s, int32(r+j))
+				t.push(s, int32(r+i))
 				th, full = t.threshold()
 			}
+			j = k
 		}
 		r += n
 	}
