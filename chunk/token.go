@@ -53,10 +53,14 @@ func (o Options) validate() (*encoder, error) {
 }
 
 // TokenChunker splits plain text into pieces of at most MaxTokens tokens,
-// preferring paragraph, then line, then sentence, then word boundaries. It
-// cuts inside a word only when the word alone exceeds the limit, and then at
-// a token boundary moved back to a character boundary, never inside a UTF-8
-// sequence.
+// preferring paragraph, then line, then sentence (. ! ? ; followed by a
+// space, or 。！？；… anywhere), then word boundaries. It cuts inside a word
+// only when the word alone exceeds the limit, and then at a token boundary
+// moved back to a character boundary, never inside a UTF-8 sequence.
+//
+// Pieces are filled greedily, then ended at the strongest boundary (a
+// paragraph end over a line end over a sentence end over a word end) that
+// keeps at least half of the piece.
 //
 // Every piece satisfies Text == text[Start:End], starts and ends with a
 // non-space character, and has Tokens == the token count of Text encoded on

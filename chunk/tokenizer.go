@@ -154,10 +154,7 @@ func (t *Tokenizer) Encode(text string) []int {
 	if text == "" {
 		return nil
 	}
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
-	ids, _ := t.enc.encode(text, nil, nil)
+	ids, _ := t.enc.encode(replaceInvalid(text), nil, nil)
 	return ids
 }
 
@@ -167,10 +164,20 @@ func (t *Tokenizer) Count(text string) int {
 	if text == "" {
 		return 0
 	}
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
+	return t.enc.count(replaceInvalid(text))
+}
+
+// replaceInvalid replaces every invalid byte of text by U+FFFD, as Go's
+// string to []rune conversion (and so tiktoken-go) does.
+func replaceInvalid(text string) string {
+	if utf8.ValidString(text) {
+		return text
 	}
-	return t.enc.count(text)
+	var b strings.Builder
+	for _, r := range text {
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Decode returns the text of tokens; unknown ids are skipped.
