@@ -1,0 +1,98 @@
+package eval
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/minirag/minirag"
+)
+
+// floors are sanity bounds, well below the measured figures (see
+// docs/QUALITY.md): a regression guard, not a target. They are not raised
+// to whatever is measured today.
+var floors = map[minirag.SearchMode]struct{ docRecall10, docMRR10, passRecall10 float64 }{
+	minirag.SearchDense:   {0.60, 0.40, 0.45},
+	minirag.SearchLexical: {0.70, 0.55, 0.60},
+	minirag.SearchHybrid:  {0.70, 0.50, 0.55},
+}
+
+// TestRetrievalQuality ingests the shared corpus into the default embedded
+// stack, asks every labeled question in every mode (top 10), logs the
+// tables, and checks the sanity floors and the invariant: hybrid is
+// not worse than the best single mode.
+func TestRetrievalQuality(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("retrieval quality needs the shared corpus at %s (relative to eval/): %v", corpusDir, err)
+	}
+	ctx := t.Context()
+	qs := Questions()
+	if err := CheckCorpus(corpusDir, qs); err != nil {
+		t.Fatalf("the labeled set does not match the corpus: %v", err)
+	}
+	start := time.Now()
+	env, err := Setup(ctx, corpusDir, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	docs := env.Documents()
+	for _, q := range qs {
+		if !docs[q.Document] {
+			t.Errorf("question %s: document %s was not ingested", q.ID, q.Document)
+		}
+	}
+	ingested := time.Since(start)
+	start = time.Now()
+	rep, err := Run(ctx, env.Search, qs, Modes, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d documents, %d chunks, ingested in %s; %d searches in %s\n%s",
+		env.Ingest.Documents, env.Ingest.Chunks, ingested.Round(time.Millisecond),
+		len(qs)*len(Modes), time.Since(start).Round(time.Millisecond), rep.Markdown())
+
+	t.Run("floors", func(t *testing.T) {
+		for _, m := range rep.Modes {
+			f := floors[m.Mode]
+			if m.Document.Recall10 < f.docRecall10 {
+				t.Errorf("%s: document recall@10 %.3f below %.2f", m.Mode, m.Document.Recall10, f.docRecall10)
+			}
+			if m.Document.MRR10 < f.docMRR10 {
+				t.Errorf("%s: document MRR@10 %.3f below %.2f", m.Mode, m.Document.MRR10, f.docMRR10)
+			}
+			if m.Passage.Recall10 < f.passRecall10 {
+				t.Errorf("%s: passage recall@10 %.3f below %.2f", m.Mode, m.Passage.Recall10, f.passRecall10)
+			}
+		}
+	})
+
+	// The invariant, on the primary (document-level) figures:
+	// each of recall@5, recall@10 and MRR@10 of hybrid at least that of
+	// the better of dense and lexical. No tolerance.
+	t.Run("hybrid not worse than best single mode", func(t *testing.T) {
+		h, _ := rep.Mode(minirag.SearchHybrid)
+		d, _ := rep.Mode(minirag.SearchDense)
+		l, _ := rep.Mode(minirag.SearchLexical)
+		for _, c := range []struct {
+			name       string
+			hy, de, le float64
+		}{
+			{"recall@5", h.Document.Recall5, d.Document.Recall5, l.Document.Recall5},
+			{"recall@10", h.Document.Recall10, d.Document.Recall10, l.Document.Recall10},
+			{"MRR@10", h.Document.MRR10, d.Document.MRR10, l.Document.MRR10},
+		} {
+			if best := max(c.de, c.le); c.hy < best {
+				t.Errorf("hybrid %s %.3f < best single mode %.3f (dense %.3f, lexical %.3f)", c.name, c.hy, best, c.de, c.le)
+			}
+		}
+		if t.Failed() {
+			better, worse, same := rep.Compare(minirag.SearchHybrid, minirag.SearchLexical)
+			t.Logf("hybrid vs lexical per question: better %d, worse %d, same %d", better, worse, same)
+		}
+	})
+}
