@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,11 +77,50 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	root.Handle("/v1/", c.Middleware(api))
+	root.Handle("/v1/", s.authenticate(api))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, apiError{status: http.StatusNotFound, code: "not_found", msg: "no such route"})
 	})
 	return root
+}
+
+// authenticate runs minirag's Middleware in front of next and rewrites its
+// own error answers (401, or 500 when authentication is unavailable) into
+// this API's error shape; the WWW-Authenticate header it sets is kept.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &authRecorder{header: w.Header()}
+		reached := false
+		s.c.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			reached = true
+			next.ServeHTTP(w, r)
+		})).ServeHTTP(rec, r)
+		if reached {
+			return
+		}
+		var m struct{ Error, Message string }
+		_ = json.Unmarshal(rec.body.Bytes(), &m)
+		if m.Error == "" {
+			m.Error, m.Message = "unauthenticated", "authentication failed"
+		}
+		writeError(w, apiError{status: rec.status, code: m.Error, msg: m.Message})
+	})
+}
+
+// authRecorder keeps what the Middleware answered when it did not call
+// the next handler.
+type authRecorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (a *authRecorder) Header() http.Header         { return a.header }
+func (a *authRecorder) Write(b []byte) (int, error) { return a.body.Write(b) }
+func (a *authRecorder) WriteHeader(status int) {
+	if a.status == 0 {
+		a.status = status
+	}
 }
 
 // handle is the caller's tenant handle (Middleware put the principal in

@@ -376,10 +376,12 @@ func TestErrors(t *testing.T) {
 	src := s.ingested(a.APIToken.Token, bot.ID, "Storage", storageText)
 
 	t.Run("401", func(t *testing.T) {
-		status, _ := s.do("GET", "/v1/tenants/me", "", nil)
+		status, body := s.do("GET", "/v1/tenants/me", "", nil)
 		assert.Equal(t, http.StatusUnauthorized, status)
-		status, _ = s.do("GET", "/v1/bot-profiles", "mrag_notarealtoken", nil)
+		assert.Equal(t, "unauthenticated", apiErr(t, body).Error.Code)
+		status, body = s.do("GET", "/v1/bot-profiles", "mrag_notarealtoken", nil)
 		assert.Equal(t, http.StatusUnauthorized, status)
+		assert.Equal(t, "invalid or expired token", apiErr(t, body).Error.Message)
 		status, _ = s.do("POST", "/v1/bot-profiles/"+bot.ID+"/chat", "", map[string]any{"question": "q"})
 		assert.Equal(t, http.StatusUnauthorized, status)
 	})
