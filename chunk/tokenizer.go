@@ -109,18 +109,26 @@ func loadEncoder(name string) (*encoder, error) {
 	return encoderCache[slot], encoderErr[slot]
 }
 
-// encode appends the tokens of text to ids and their start offsets to off.
+// encode appends the tokens of text to ids, or when ids is nil their start
+// offsets to off.
 func (e *encoder) encode(text string, ids, off []int) ([]int, []int) {
+	wantIDs := ids != nil
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
 		if id, ok := e.ranks[text[i:j]]; ok {
-			ids = append(ids, id)
-			off = append(off, i)
+			if wantIDs {
+				ids = append(ids, id)
+			} else {
+				off = append(off, i)
+			}
 		} else {
 			pos := i
 			bytePairMerge(text[i:j], e.ranks, func(id, size int) {
-				ids = append(ids, id)
-				off = append(off, pos)
+				if wantIDs {
+					ids = append(ids, id)
+				} else {
+					off = append(off, pos)
+				}
 				pos += size
 			})
 		}
@@ -154,7 +162,7 @@ func (t *Tokenizer) Encode(text string) []int {
 	if text == "" {
 		return nil
 	}
-	ids, _ := t.enc.encode(replaceInvalid(text), nil, nil)
+	ids, _ := t.enc.encode(replaceInvalid(text), make([]int, 0, len(text)/3+1), nil)
 	return ids
 }
 
