@@ -196,3 +196,33 @@ func TestRunScores(t *testing.T) {
 		t.Errorf("search error: %v", err)
 	}
 }
+
+func TestFusions(t *testing.T) {
+	d := []Hit{{ChunkID: "a", Score: 0.9}, {ChunkID: "b", Score: 0.5}, {ChunkID: "c", Score: 0.1}}
+	l := []Hit{{ChunkID: "c", Score: 20}, {ChunkID: "d", Score: 10}}
+	ids := func(hs []Hit) string {
+		var s []string
+		for _, h := range hs {
+			s = append(s, h.ChunkID)
+		}
+		return strings.Join(s, "")
+	}
+	// RRF k=60, 1:1: c = 1/63+1/61 leads, then a = 1/61, then b and d
+	// tie at 1/62 (dense order first: b, then d).
+	if got := ids(RRF(60, 1, 1).Fuse(d, l)); got != "cabd" {
+		t.Errorf("RRF 1:1 = %s, want cabd", got)
+	}
+	// Lexical weight 3: d = 3/62 passes a = 1/61.
+	if got := ids(RRF(60, 1, 3).Fuse(d, l)); got != "cdab" {
+		t.Errorf("RRF 1:3 = %s, want cdab", got)
+	}
+	// Min-max 0.5: a .5, b .25, c 0+.5, d .5·0 = 0 → a and c tie at .5
+	// (a first), then b, then d.
+	if got := ids(MinMax(0.5).Fuse(d, l)); got != "acbd" {
+		t.Errorf("MinMax 0.5 = %s, want acbd", got)
+	}
+	// A one-item list normalizes to 1.
+	if got := MinMax(1).Fuse(nil, l[:1]); len(got) != 1 || got[0].Score != 1 {
+		t.Errorf("MinMax single = %+v", got)
+	}
+}

@@ -17,6 +17,10 @@ type Hit struct {
 	Document string
 	// Text is the result chunk's text.
 	Text string
+	// ChunkID identifies the chunk and Score is the mode's score (used by
+	// the fusion study only).
+	ChunkID string
+	Score   float64
 }
 
 // Searcher runs one query in one mode and returns at most topK hits, best

@@ -123,7 +123,7 @@ func (e *Env) Search(ctx context.Context, query string, mode minirag.SearchMode,
 		if !ok {
 			return nil, fmt.Errorf("eval: result %s: unknown document %s", r.ChunkID, r.DocumentID)
 		}
-		hits[i] = Hit{Document: key, Text: r.Text}
+		hits[i] = Hit{Document: key, Text: r.Text, ChunkID: r.ChunkID, Score: r.Score}
 	}
 	return hits, nil
 }

@@ -6,6 +6,7 @@
 //
 //	go run ./eval/cmd/quality                   # corpus at ../shared/corpus/prometheus-docs
 //	go run ./eval/cmd/quality -corpus DIR -misses
+//	go run ./eval/cmd/quality -fusion          # also compare other fusions, offline
 //
 // It ingests the corpus into a fresh embedded stack (SQLite, local vector
 // store, hashing embedder) in a temporary directory, removed at the end.
@@ -29,12 +30,13 @@ func main() {
 	corpus := flag.String("corpus", "../shared/corpus/prometheus-docs", "corpus directory (the labeled documents' root)")
 	topK := flag.Int("k", 10, "results per query (at least 10)")
 	misses := flag.Bool("misses", false, "also list, per mode, the questions whose document was not found")
+	study := flag.Bool("fusion", false, "also study other fusions of the dense and lexical rankings, offline (exploration)")
 	var f fusion
 	flag.IntVar(&f.k, "rrf-k", 0, "hybrid: reciprocal rank fusion constant (0: the SDK default)")
 	flag.Float64Var(&f.dense, "dense-weight", 0, "hybrid: weight of the dense ranking (0: the SDK default)")
 	flag.Float64Var(&f.lexical, "lexical-weight", 0, "hybrid: weight of the lexical ranking (0: the SDK default)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *corpus, *topK, *misses, f); err != nil {
+	if err := run(context.Background(), os.Stdout, *corpus, *topK, *misses, *study, f); err != nil {
 		log.Fatalf("quality: %v", err)
 	}
 }
@@ -45,7 +47,7 @@ type fusion struct {
 	dense, lexical float64
 }
 
-func run(ctx context.Context, w io.Writer, corpus string, topK int, misses bool, f fusion) error {
+func run(ctx context.Context, w io.Writer, corpus string, topK int, misses, study bool, f fusion) error {
 	qs := eval.Questions()
 	if err := eval.CheckCorpus(corpus, qs); err != nil {
 		return err
@@ -85,6 +87,16 @@ func run(ctx context.Context, w io.Writer, corpus string, topK int, misses bool,
 		for _, mode := range eval.Modes {
 			fmt.Fprintf(w, "Not found in the top %d by %s (%d): %s\n\n", topK, mode, len(m[mode]), strings.Join(m[mode], " "))
 		}
+	}
+	if study {
+		table, err := eval.FusionStudy(ctx, env.Search, qs, 40, []eval.Fusion{
+			eval.RRF(60, 1, 1), eval.RRF(60, 1, 2), eval.RRF(60, 1, 3), eval.RRF(10, 1, 2),
+			eval.MinMax(0.5), eval.MinMax(0.6), eval.MinMax(0.7), eval.MinMax(0.8), eval.MinMax(0.9),
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(w, "Fusion study (exploration; settings picked on this set are fitted to it):\n\n", table, "\n")
 	}
 	return nil
 }
