@@ -77,6 +77,10 @@ type askEnv struct {
 // newAskEnv ingests askDocs for a bot made from p. A nil model leaves
 // Config.ChatModel nil (llm/openai).
 func newAskEnv(t *testing.T, model llm.Model, p BotParams) *askEnv {
+	return newAskEnvTB(t, model, p)
+}
+
+func newAskEnvTB(t testing.TB, model llm.Model, p BotParams) *askEnv {
 	t.Helper()
 	e := newEnv(t, func(c *Config) {
 		vs, err := local.Open(t.TempDir(), local.WithSync(false))
@@ -487,4 +491,38 @@ func TestSnippetAndSentences(t *testing.T) {
 	assert.Equal(t, "short text", snippet("short\n text"))
 	assert.Equal(t, []string{"Title", "First one.", "Second one?", "A list item", "v1.2 is out."},
 		sentences("# Title\n\nFirst one. Second one?\n- A list item\nv1.2 is out."))
+}
+
+// BenchmarkAsk measures Ask without the model's own time: hybrid
+// retrieval over the three test documents, budget fitting, prompt
+// building and citation mapping, with a model that answers at once.
+func BenchmarkAsk(b *testing.B) {
+	m := &fakeModel{reply: "Retention is 15 days [1] and alerts go to the Alertmanager [3]."}
+	a := newAskEnvTB(b, m, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
+	req := AskRequest{BotID: a.bot.ID, Question: "How long does Prometheus keep samples?"}
+	b.ReportAllocs()
+	for b.Loop() {
+		ans, err := a.h.Ask(a.ctx, req)
+		if err != nil || len(ans.Citations) == 0 {
+			b.Fatal(err, ans.Citations)
+		}
+		m.mu.Lock()
+		m.reqs = m.reqs[:0]
+		m.mu.Unlock()
+	}
+}
+
+// BenchmarkCitations measures reading the markers of a long answer.
+func BenchmarkCitations(b *testing.B) {
+	ps := make([]Passage, 10)
+	for i := range ps {
+		ps[i] = Passage{Marker: i + 1, ChunkID: "c", Text: strings.Repeat("word ", 100)}
+	}
+	text := strings.Repeat("A sentence that cites a passage [3] and two more [1, 7]. ", 50)
+	b.ReportAllocs()
+	for b.Loop() {
+		if len(citations(text, ps)) != 3 {
+			b.Fatal("wrong citations")
+		}
+	}
 }
