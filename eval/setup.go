@@ -29,11 +29,12 @@ type Env struct {
 	keys map[string]string
 }
 
-// Setup opens the default embedded stack (minirag.Open) in workDir, which
-// should be a new empty directory, creates a tenant, a bot and one
+// Setup opens the default embedded stack (minirag.Open, with opts: for
+// example minirag.WithEmbedder to measure another embedding model) in
+// workDir, which should be a new empty directory, creates a tenant, a bot and one
 // file source over every markdown file of corpusDir, and ingests it.
 // Close the Env when done.
-func Setup(ctx context.Context, corpusDir, workDir string) (*Env, error) {
+func Setup(ctx context.Context, corpusDir, workDir string, opts ...minirag.OpenOption) (*Env, error) {
 	abs, err := filepath.Abs(corpusDir)
 	if err != nil {
 		return nil, fmt.Errorf("eval: corpus: %w", err)
@@ -45,7 +46,7 @@ func Setup(ctx context.Context, corpusDir, workDir string) (*Env, error) {
 	}
 	// The default embedded stack: SQLite, the local vector store, the
 	// hashing embedder and the default (markdown-aware) chunkers.
-	c, err := minirag.Open(ctx, workDir)
+	c, err := minirag.Open(ctx, workDir, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}

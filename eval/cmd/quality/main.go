@@ -7,9 +7,14 @@
 //	go run ./eval/cmd/quality                   # corpus at ../shared/corpus/prometheus-docs
 //	go run ./eval/cmd/quality -corpus DIR -misses
 //	go run ./eval/cmd/quality -fusion          # also compare other fusions, offline
+//	MINIRAG_EMBED_API_KEY=... go run ./eval/cmd/quality -embed-model text-embedding-3-small
+//	go run ./eval/cmd/quality -embed-url http://localhost:11434/v1 -embed-model nomic-embed-text
 //
-// It ingests the corpus into a fresh embedded stack (SQLite, local vector
-// store, hashing embedder) in a temporary directory, removed at the end.
+// It ingests the corpus into a fresh embedded stack (minirag.Open: SQLite,
+// local vector store, hashing embedder) in a temporary directory, removed
+// at the end. With -embed-model, dense vectors come from that model on an
+// OpenAI-compatible endpoint instead (the API key, if any, is read from
+// MINIRAG_EMBED_API_KEY, never from a flag).
 package main
 
 import (
@@ -23,33 +28,45 @@ import (
 	"time"
 
 	"github.com/minirag/minirag"
+	"github.com/minirag/minirag/embed/openai"
 	"github.com/minirag/minirag/eval"
 )
 
 func main() {
-	corpus := flag.String("corpus", "../shared/corpus/prometheus-docs", "corpus directory (the labeled documents' root)")
-	topK := flag.Int("k", 10, "results per query (at least 10)")
-	misses := flag.Bool("misses", false, "also list, per mode, the questions whose document was not found")
-	study := flag.Bool("fusion", false, "also study other fusions of the dense and lexical rankings, offline (exploration)")
-	var f fusion
-	flag.IntVar(&f.k, "rrf-k", 0, "hybrid: reciprocal rank fusion constant (0: the SDK default)")
-	flag.Float64Var(&f.dense, "dense-weight", 0, "hybrid: weight of the dense ranking (0: the SDK default)")
-	flag.Float64Var(&f.lexical, "lexical-weight", 0, "hybrid: weight of the lexical ranking (0: the SDK default)")
+	o := options{questions: eval.Questions()}
+	flag.StringVar(&o.corpus, "corpus", "../shared/corpus/prometheus-docs", "corpus directory (the labeled documents' root)")
+	flag.IntVar(&o.topK, "k", 10, "results per query (at least 10)")
+	flag.BoolVar(&o.misses, "misses", false, "also list, per mode, the questions whose document was not found")
+	flag.BoolVar(&o.study, "fusion", false, "also study other fusions of the dense and lexical rankings, offline (exploration)")
+	flag.StringVar(&o.embedModel, "embed-model", "", "embedding model on an OpenAI-compatible endpoint (default: the offline hashing embedder)")
+	flag.StringVar(&o.embedURL, "embed-url", "", "base URL of the embedding endpoint, up to /v1 (default: OpenAI's)")
+	flag.IntVar(&o.rrfK, "rrf-k", 0, "hybrid: reciprocal rank fusion constant (0: the SDK default)")
+	flag.Float64Var(&o.denseWeight, "dense-weight", 0, "hybrid: weight of the dense ranking (0: the SDK default)")
+	flag.Float64Var(&o.lexicalWeight, "lexical-weight", 0, "hybrid: weight of the lexical ranking (0: the SDK default)")
 	flag.Parse()
-	if err := run(context.Background(), os.Stdout, *corpus, *topK, *misses, *study, f); err != nil {
+	o.apiKey = os.Getenv("MINIRAG_EMBED_API_KEY")
+	if err := run(context.Background(), os.Stdout, o); err != nil {
 		log.Fatalf("quality: %v", err)
 	}
 }
 
-// fusion holds the hybrid settings given on the command line.
-type fusion struct {
-	k              int
-	dense, lexical float64
+// options are the command's settings.
+type options struct {
+	corpus        string
+	questions     []eval.Question
+	topK          int
+	misses, study bool
+	// embedModel, when set, replaces the hashing embedder by this model at
+	// embedURL (embed/openai), authenticated with apiKey if not empty.
+	embedModel, embedURL, apiKey string
+	// Hybrid fusion settings; zero means the SDK's defaults.
+	rrfK                       int
+	denseWeight, lexicalWeight float64
 }
 
-func run(ctx context.Context, w io.Writer, corpus string, topK int, misses, study bool, f fusion) error {
-	qs := eval.Questions()
-	if err := eval.CheckCorpus(corpus, qs); err != nil {
+func run(ctx context.Context, w io.Writer, o options) error {
+	qs := o.questions
+	if err := eval.CheckCorpus(o.corpus, qs); err != nil {
 		return err
 	}
 	dir, err := os.MkdirTemp("", "minirag-quality-")
@@ -58,18 +75,28 @@ func run(ctx context.Context, w io.Writer, corpus string, topK int, misses, stud
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	env, err := eval.Setup(ctx, corpus, dir)
+	var opts []minirag.OpenOption
+	if o.embedModel != "" {
+		e, err := openai.New(openai.Config{BaseURL: o.embedURL, Model: o.embedModel, APIKey: o.apiKey})
+		if err != nil {
+			return err
+		}
+		opts = append(opts, minirag.WithEmbedder(e))
+		fmt.Fprintf(w, "Embedder: %s.\n\n", e.Model())
+	}
+	env, err := eval.Setup(ctx, o.corpus, dir, opts...)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
 	ingested := time.Since(start)
-	env.RRFK, env.DenseWeight, env.LexicalWeight = f.k, f.dense, f.lexical
-	if f != (fusion{}) {
-		fmt.Fprintf(w, "Hybrid fusion settings: rrf_k=%d dense_weight=%g lexical_weight=%g (0 = default).\n\n", f.k, f.dense, f.lexical)
+	env.RRFK, env.DenseWeight, env.LexicalWeight = o.rrfK, o.denseWeight, o.lexicalWeight
+	if o.rrfK != 0 || o.denseWeight != 0 || o.lexicalWeight != 0 {
+		fmt.Fprintf(w, "Hybrid fusion settings: rrf_k=%d dense_weight=%g lexical_weight=%g (0 = default).\n\n",
+			o.rrfK, o.denseWeight, o.lexicalWeight)
 	}
 	start = time.Now()
-	rep, err := eval.Run(ctx, env.Search, qs, eval.Modes, topK)
+	rep, err := eval.Run(ctx, env.Search, qs, eval.Modes, o.topK)
 	if err != nil {
 		return err
 	}
@@ -82,13 +109,13 @@ func run(ctx context.Context, w io.Writer, corpus string, topK int, misses, stud
 		fmt.Fprintf(w, "Hybrid vs %s, rank of the labeled document per question: better on %d, worse on %d, same on %d.\n\n",
 			single, better, worse, same)
 	}
-	if misses {
+	if o.misses {
 		m := rep.Misses(qs)
 		for _, mode := range eval.Modes {
-			fmt.Fprintf(w, "Not found in the top %d by %s (%d): %s\n\n", topK, mode, len(m[mode]), strings.Join(m[mode], " "))
+			fmt.Fprintf(w, "Not found in the top %d by %s (%d): %s\n\n", o.topK, mode, len(m[mode]), strings.Join(m[mode], " "))
 		}
 	}
-	if study {
+	if o.study {
 		table, err := eval.FusionStudy(ctx, env.Search, qs, 40, []eval.Fusion{
 			eval.RRF(60, 1, 1), eval.RRF(60, 1, 2), eval.RRF(60, 1, 3), eval.RRF(10, 1, 2),
 			eval.MinMax(0.5), eval.MinMax(0.6), eval.MinMax(0.7), eval.MinMax(0.8), eval.MinMax(0.9),
