@@ -12,7 +12,9 @@ import (
 // Fusion is a way of merging a dense and a lexical ranking, studied offline
 // by FusionStudy.
 type Fusion struct {
+	// Name labels the fusion in the study's table.
 	Name string
+	// Fuse merges the two rankings (best first) into one, best first.
 	Fuse func(dense, lexical []Hit) []Hit
 }
 

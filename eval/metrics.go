@@ -30,7 +30,11 @@ type Searcher func(ctx context.Context, query string, mode minirag.SearchMode, t
 // Scores are recall@5, recall@10 and MRR@10 at one relevance level, over N
 // questions.
 type Scores struct {
-	N        int
+	// N is the number of questions scored.
+	N int
+	// Recall5 and Recall10 are the shares of questions with a relevant
+	// result in the top 5 and top 10; MRR10 the mean reciprocal rank of
+	// the first relevant result in the top 10 (0 when none).
 	Recall5  float64
 	Recall10 float64
 	MRR10    float64
@@ -38,6 +42,7 @@ type Scores struct {
 
 // ModeReport is what one search mode scored.
 type ModeReport struct {
+	// Mode is the search mode measured.
 	Mode minirag.SearchMode
 	// Document scores every question: a hit is a chunk of the labeled
 	// document.
@@ -55,11 +60,15 @@ type ModeReport struct {
 
 // Report is one evaluation: every mode over the same questions.
 type Report struct {
+	// Questions is the number of questions, Documents the number of
+	// distinct labeled documents, Passages the questions with a passage.
 	Questions int
-	Documents int // distinct labeled documents
-	Passages  int // questions with a passage
-	TopK      int
-	Modes     []ModeReport
+	Documents int
+	Passages  int
+	// TopK is the number of results asked for per query.
+	TopK int
+	// Modes holds one report per mode, in the order measured.
+	Modes []ModeReport
 }
 
 // Mode returns the report of mode m, or false.

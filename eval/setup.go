@@ -14,8 +14,10 @@ import (
 // Env is an embedded MiniRAG stack holding the corpus, ingested as one file
 // source of one bot.
 type Env struct {
+	// Client is the stack; Tenant the handle of the evaluation's tenant.
 	Client *minirag.Client
 	Tenant *minirag.TenantHandle
+	// BotID is the bot searched; Source its one file source.
 	BotID  string
 	Source minirag.Source
 	// Ingest is what the ingestion did.
