@@ -19,6 +19,7 @@ import (
 	"github.com/minirag/minirag/internal/id"
 	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -293,7 +294,7 @@ type ingestRun struct {
 	now    time.Time
 
 	batches chan embedBatch
-	done    chan *docWork
+	done    chan []*docWork
 	cur     embedBatch
 
 	mu       sync.Mutex   // guards docWork.pending/err across embed workers
@@ -530,7 +531,10 @@ func (r *ingestRun) run(ctx context.Context, ld loader.Loader) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	r.batches = make(chan embedBatch)
-	r.done = make(chan *docWork, r.opts.Concurrency*2)
+	// Finished documents go to the writer a batch's worth at a time; the
+	// buffer lets every embed worker hand over its batch without waiting
+	// for the writer.
+	r.done = make(chan []*docWork, r.opts.Concurrency*2)
 
 	var workers sync.WaitGroup
 	for range r.opts.Concurrency {
@@ -644,7 +648,7 @@ func (r *ingestRun) sendBatch(ctx context.Context) error {
 	}
 }
 
-func (r *ingestRun) sendDone(ctx context.Context, w *docWork) error {
+func (r *ingestRun) sendDone(ctx context.Context, w ...*docWork) error {
 	select {
 	case r.done <- w:
 		return nil
@@ -686,32 +690,31 @@ func (r *ingestRun) embed(ctx context.Context, b embedBatch) {
 		}
 	}
 	r.mu.Unlock()
-	for _, w := range finished {
-		if r.sendDone(ctx, w) != nil {
-			return
-		}
+	if len(finished) > 0 {
+		_ = r.sendDone(ctx, finished...)
 	}
 }
 
 // write stores finished documents, several at a time when they queue up.
 func (r *ingestRun) write(ctx context.Context) {
-	const maxGroup = 64
+	const maxGroup = 256
 	group := make([]*docWork, 0, maxGroup)
-	for w := range r.done {
-		group = append(group[:0], w)
+	for ws := range r.done {
+		group = append(group[:0], ws...)
 	fill:
 		for len(group) < maxGroup {
 			select {
-			case w, ok := <-r.done:
+			case ws, ok := <-r.done:
 				if !ok {
 					break fill
 				}
-				group = append(group, w)
+				group = append(group, ws...)
 			default:
 				break fill
 			}
 		}
 		r.writeGroup(ctx, group)
+		clear(group)
 	}
 }
 
@@ -758,6 +761,22 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 			}
 		}
 	}
+	// One transaction for the group's documents; if it fails, each is
+	// stored on its own so that one bad document does not fail the others.
+	inTx := false
+	if groupErr == nil && len(ids) > 1 {
+		err := r.c.store.InTx(ctx, func(tx storage.Storage) error {
+			for _, w := range group {
+				if w.err == nil && !w.unchanged {
+					if _, err := tx.PutDocument(ctx, w.doc, w.chunksOut); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		inTx = err == nil
+	}
 	for _, w := range group {
 		switch {
 		case w.err != nil:
@@ -769,9 +788,11 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 		case groupErr != nil:
 			r.failed(w.doc.Key, groupErr)
 		default:
-			if _, err := r.c.store.PutDocument(ctx, w.doc, w.chunksOut); err != nil {
-				r.failed(w.doc.Key, fmt.Errorf("store: %w", err))
-				break
+			if !inTx {
+				if _, err := r.c.store.PutDocument(ctx, w.doc, w.chunksOut); err != nil {
+					r.failed(w.doc.Key, fmt.Errorf("store: %w", err))
+					break
+				}
 			}
 			if w.isNew {
 				r.res.Added++
