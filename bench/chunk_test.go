@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -22,18 +23,18 @@ import (
 // benchmark processes the whole corpus once per iteration and reports MB/s
 // of input (b.SetBytes), so the figures compare directly:
 //
-//	cd bench && go test -run '^$' -bench Chunk -benchmem -count 5
+//		cd bench && go test -run '^$' -bench Chunk -benchmem -count 5
 //
-//   - ChunkBaselineEncode: one tiktoken-go EncodeOrdinary per document (what
-//     "tokenize each text once" costs with tiktoken-go; chunk's own encoder
-//     produces the same ids, faster).
-//   - ChunkToken / ChunkMarkdown: chunk.TokenChunker / MarkdownChunker, one
-//     document after another on one goroutine.
-//   - ChunkLangchaingoPerDoc: textsplitter.TokenSplitter.SplitText called
-//     once per document, as a user calls it (it builds its encoder per call).
-//   - ChunkLangchaingoCorpus: the same on the whole corpus in one call.
-//   - ChunkTokenParallel / ChunkMarkdownParallel: chunk.ChunkAll over all
-//     documents on GOMAXPROCS goroutines.
+//	  - ChunkBaselineEncode: one tiktoken-go EncodeOrdinary per document (what
+//	    "tokenize each text once" costs with tiktoken-go; chunk's own encoder
+//	    produces the same ids, faster).
+//	  - ChunkToken / ChunkMarkdown: chunk.TokenChunker / MarkdownChunker, one
+//	    document after another on one goroutine.
+//	  - ChunkLangchaingoPerDoc: textsplitter.TokenSplitter.SplitText called
+//	    once per document, as a user calls it (it builds its encoder per call).
+//	  - ChunkLangchaingoCorpus: the same on the whole corpus in one call.
+//	  - ChunkTokenParallel / ChunkMarkdownParallel: chunk.ChunkAll over all
+//	    documents on GOMAXPROCS goroutines.
 const (
 	chunkCorpusDir = "../../shared/corpus/prometheus-docs"
 	chunkMax       = 512
@@ -228,4 +229,64 @@ func BenchmarkChunkMarkdownParallel(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchChunkAll(b, c)
+}
+
+// BenchmarkChunkRatios measures the targets as ratios within one run, robust
+// to a shared machine's changing load: for each document in turn (in a
+// rotating order) it times a tiktoken-go encode, our token and markdown chunkers, and langchaingo's
+// TokenSplitter (one call per document), then the whole corpus in one
+// langchaingo call and in one ChunkAll over both cores. The heap is
+// collected before each timed call. Metrics are
+// throughput ratios ("x" = times faster): token/baseline and
+// markdown/baseline (target >= 0.8), token/lcgo-doc and token/lcgo-corpus
+// (target >= 4), and parallel/lcgo-corpus.
+func BenchmarkChunkRatios(b *testing.B) {
+	docs, _ := loadChunkCorpus(b)
+	offlineTiktoken()
+	tk, err := tiktoken.GetEncoding(chunk.Cl100kBase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tc := newTokenChunker(b)
+	mc, err := chunk.NewMarkdownChunker(chunkOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	lc := langchaingoSplitter()
+	all := strings.Join(docs, "\n\n")
+	var base, tok, md, lcDoc, lcAll, par time.Duration
+	timed := func(d *time.Duration, f func() error) {
+		// Start each measurement on a collected heap, so that no one pays
+		// for collecting another's garbage (tiktoken-go and langchaingo
+		// allocate ~100 bytes per input byte).
+		runtime.GC()
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		*d += time.Since(t0)
+	}
+	for b.Loop() {
+		for i, d := range docs {
+			runs := []func(){
+				func() { timed(&base, func() error { tk.EncodeOrdinary(d); return nil }) },
+				func() { timed(&tok, func() error { _, err := tc.Chunk(d); return err }) },
+				func() { timed(&md, func() error { _, err := mc.Chunk(d); return err }) },
+				func() { timed(&lcDoc, func() error { _, err := lc.SplitText(d); return err }) },
+			}
+			// Rotate the order from one document to the next, so that no
+			// contender always runs on caches warmed by another.
+			for k := range runs {
+				runs[(i+k)%len(runs)]()
+			}
+		}
+		timed(&lcAll, func() error { _, err := lc.SplitText(all); return err })
+		timed(&par, func() error { _, err := chunk.ChunkAll(context.Background(), tc, docs, 0); return err })
+	}
+	ratio := func(slow, fast time.Duration) float64 { return float64(slow) / float64(fast) }
+	b.ReportMetric(ratio(base, tok), "x-token/baseline")
+	b.ReportMetric(ratio(base, md), "x-markdown/baseline")
+	b.ReportMetric(ratio(lcDoc, tok), "x-token/lcgo-doc")
+	b.ReportMetric(ratio(lcAll, tok), "x-token/lcgo-corpus")
+	b.ReportMetric(ratio(lcAll, par), "x-parallel/lcgo-corpus")
 }

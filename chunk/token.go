@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 
@@ -326,7 +327,7 @@ func (p *packer) pack(units []unit, path []string, out []Piece) []Piece {
 			// tokens and MaxTokens >= MinMaxTokens); never loop forever.
 		}
 		end := units[j].e
-		out = append(out, Piece{Text: z.text[start:end], Start: start, End: end, Tokens: n, HeadingPath: path})
+		out = append(out, Piece{Text: z.text[start:end], Start: start, End: end, Tokens: n, HeadingPath: slices.Clone(path)})
 		prevStart = start
 		i = j + 1
 		if i < len(units) {
