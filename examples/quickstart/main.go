@@ -1,24 +1,34 @@
 // Command quickstart shows MiniRAG embedded in a Go program, offline: it
-// creates (or reopens) a SQLite database in a data directory, bootstraps a
-// tenant on the first run (and finds it again by slug on the next ones),
-// creates a bot with encrypted provider credentials and a text source, and
-// prints what it holds. It never prints a secret.
+// opens (or reopens) the embedded stack in a data directory with
+// minirag.Open, bootstraps a tenant on the first run (and finds it again by
+// slug on the next ones), creates a bot with encrypted provider
+// credentials and a file source over a few markdown documents shipped with
+// the example, ingests them (progress on stderr), and answers three
+// searches with scores and titles. A second run finds nothing changed and
+// embeds nothing. It never prints a secret.
 //
 //	go run ./examples/quickstart            # data in ./quickstart-data
 //	go run ./examples/quickstart -dir /tmp/mrag
 //
+// The documents (docs/*.md, about "Orbit", a fictional uptime monitor
+// written for this example) are embedded in the binary and copied to
+// <dir>/docs on the first run; edit a copy there and run again to see only
+// that document re-ingested.
+//
 // The provider API key stored (encrypted) with the bot is read from
 // MINIRAG_LLM_API_KEY, or is a dummy value when it is unset.
 //
-// The Fernet key that encrypts bot credentials is generated on the first
-// run and kept in the data directory (mode 0600) so the example is
-// self-contained. A production host keeps its keys in a secret manager and
-// passes them in Config.EncryptionKeys; it never stores them beside the
-// data they protect.
+// minirag.Open generates the Fernet key that encrypts bot credentials on
+// the first run and keeps it in the data directory (secret.key, mode 0600)
+// so the example is self-contained. A production host keeps its keys in a
+// secret manager and passes them with minirag.WithEncryptionKeys (or
+// Config.EncryptionKeys); it never stores them beside the data they
+// protect.
 package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,45 +41,50 @@ import (
 
 	"github.com/minirag/minirag"
 	"github.com/minirag/minirag/loader"
-	"github.com/minirag/minirag/storage/sqlite"
 )
 
 const (
 	tenantSlug = "quickstart"
 	botName    = "Support bot"
-	sourceName = "Welcome text"
-	keyFile    = "encryption.key"
-	dbFile     = "minirag.db"
+	sourceName = "Orbit handbook"
+	docsDir    = "docs"
 )
+
+// docs are the markdown documents the example ingests.
+//
+//go:embed docs/*.md
+var docs embed.FS
+
+// questions are the searches the example answers.
+var questions = []string{
+	"How do I send alerts to Slack?",
+	"How can I restore a backup?",
+	"How much does the team plan cost per month?",
+}
 
 func main() {
 	dir := flag.String("dir", "./quickstart-data", "data directory (created when missing)")
 	flag.Parse()
 	log.SetFlags(0)
-	if err := run(context.Background(), os.Stdout, *dir); err != nil {
+	if err := run(context.Background(), os.Stdout, os.Stderr, *dir); err != nil {
 		log.Fatalf("quickstart: %v", err)
 	}
 }
 
-func run(ctx context.Context, w io.Writer, dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	key, err := loadOrCreateKey(w, filepath.Join(dir, keyFile))
+// run is the example: w receives the results, progress the ingestion's
+// progress.
+func run(ctx context.Context, w, progress io.Writer, dir string) error {
+	_, keyErr := os.Stat(filepath.Join(dir, minirag.OpenKeyFile))
+	c, err := minirag.Open(ctx, dir)
 	if err != nil {
-		return err
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(dir, dbFile))
-	if err != nil {
-		return err
-	}
-	c, err := minirag.New(minirag.Config{Storage: st, EncryptionKeys: []string{key}})
-	if err != nil {
-		st.Close()
 		return err
 	}
 	defer c.Close()
 	fmt.Fprintf(w, "data directory: %s\n", dir)
+	if errors.Is(keyErr, fs.ErrNotExist) {
+		fmt.Fprintf(w, "generated an encryption key in %s (mode 0600; production keeps keys in a secret manager)\n",
+			filepath.Join(dir, minirag.OpenKeyFile))
+	}
 
 	// The tenant: bootstrap it on the first run, find it by slug afterwards.
 	var h *minirag.TenantHandle
@@ -106,9 +121,46 @@ func run(ctx context.Context, w io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := ensureSource(ctx, w, h, bot.ID); err != nil {
+	src, err := ensureSource(ctx, w, h, bot.ID, dir)
+	if err != nil {
 		return err
 	}
+
+	// Ingest: the first run embeds every document; later runs only what
+	// changed in <dir>/docs.
+	res, err := h.Ingest(ctx, src.ID, minirag.IngestOptions{Progress: func(p minirag.IngestProgress) {
+		if p.Done {
+			fmt.Fprintf(progress, "ingest: done, %d documents, %d chunks embedded\n", p.DocumentsTotal, p.Chunks)
+			return
+		}
+		fmt.Fprintf(progress, "ingest: %d documents (%d unchanged, %d failed), %d chunks embedded: %s\n",
+			p.Documents, p.Unchanged, p.Failed, p.Chunks, p.Key)
+	}})
+	if err != nil {
+		return err
+	}
+	if res.Embedded == 0 && res.Deleted == 0 {
+		fmt.Fprintf(w, "nothing changed: %d documents unchanged, 0 chunks embedded\n", res.Unchanged)
+	} else {
+		fmt.Fprintf(w, "ingested %q: %d added, %d updated, %d unchanged, %d deleted; %d chunks embedded in %s\n",
+			src.Name, res.Added, res.Updated, res.Unchanged, res.Deleted, res.Embedded, res.Duration.Round(1e6))
+	}
+	fmt.Fprintf(w, "source holds %d documents, %d chunks\n", res.Documents, res.Chunks)
+
+	// Search: hybrid (dense + lexical, fused) by default.
+	for _, q := range questions {
+		hits, err := h.Search(ctx, minirag.SearchRequest{BotID: bot.ID, Query: q, TopK: 3})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nQ: %s\n", q)
+		for i, r := range hits {
+			section := strings.Join(r.HeadingPath, " › ")
+			fmt.Fprintf(w, "  %d. %.4f  %s — %s  (found by %s)\n     %s\n", i+1, r.Score, r.DocumentTitle, section,
+				strings.Join(r.FoundBy, "+"), snippet(r.Text, 110))
+		}
+	}
+	fmt.Fprintln(w)
 
 	// What the tenant holds now.
 	toks, err := h.ListAPITokens(ctx)
@@ -175,7 +227,16 @@ func ensureBot(ctx context.Context, w io.Writer, h *minirag.TenantHandle) (minir
 	return b, nil
 }
 
-func ensureSource(ctx context.Context, w io.Writer, h *minirag.TenantHandle, botID string) (minirag.Source, error) {
+// ensureSource returns the file source over <dir>/docs, creating it, and
+// copying the example's documents there, on the first run.
+func ensureSource(ctx context.Context, w io.Writer, h *minirag.TenantHandle, botID, dir string) (minirag.Source, error) {
+	path, err := filepath.Abs(filepath.Join(dir, docsDir))
+	if err != nil {
+		return minirag.Source{}, err
+	}
+	if err := copyDocs(path); err != nil {
+		return minirag.Source{}, err
+	}
 	srcs, err := h.ListSources(ctx, botID)
 	if err != nil {
 		return minirag.Source{}, err
@@ -187,50 +248,50 @@ func ensureSource(ctx context.Context, w io.Writer, h *minirag.TenantHandle, bot
 		}
 	}
 	s, err := h.CreateSource(ctx, minirag.SourceParams{
-		BotID: botID,
-		Name:  sourceName,
-		Type:  minirag.SourceText,
-		Config: loader.TextConfig{
-			Title:   "Welcome",
-			Content: "MiniRAG is an embeddable multi-tenant RAG back end for Go programs. Tenants own bots; bots own sources.",
-		},
+		BotID:  botID,
+		Name:   sourceName,
+		Type:   minirag.SourceFile,
+		Config: loader.FileConfig{Path: path, Include: []string{"*.md"}},
 	})
 	if err != nil {
 		return minirag.Source{}, err
 	}
-	fmt.Fprintf(w, "created source %q (%s)\n", s.Name, s.ID)
+	fmt.Fprintf(w, "created source %q (%s) over %s\n", s.Name, s.ID, path)
 	return s, nil
 }
 
-// loadOrCreateKey reads the Fernet key kept in path, creating it (mode
-// 0600) on the first run. For the example only: keep real keys in a secret
-// manager.
-func loadOrCreateKey(w io.Writer, path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			log.Printf("warning: %s is readable by others (mode %v); run chmod 600", path, fi.Mode().Perm())
+// copyDocs writes the embedded documents to dst, leaving files that exist
+// (so that edits made there survive).
+func copyDocs(dst string) error {
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := docs.ReadDir(docsDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		target := filepath.Join(dst, e.Name())
+		if _, err := os.Stat(target); err == nil {
+			continue
 		}
-		return strings.TrimSpace(string(b)), nil
+		b, err := docs.ReadFile(docsDir + "/" + e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(target, b, 0o644); err != nil {
+			return err
+		}
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", err
+	return nil
+}
+
+// snippet is the start of text on one line, at most n runes.
+func snippet(text string, n int) string {
+	text = strings.Join(strings.Fields(text), " ")
+	r := []rune(text)
+	if len(r) <= n {
+		return text
 	}
-	key, err := minirag.GenerateEncryptionKey()
-	if err != nil {
-		return "", err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", err
-	}
-	if _, err := f.WriteString(key + "\n"); err != nil {
-		f.Close()
-		return "", err
-	}
-	if err := f.Close(); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(w, "generated an encryption key in %s (mode 0600; production keeps keys in a secret manager)\n", path)
-	return key, nil
+	return string(r[:n]) + "…"
 }
