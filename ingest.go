@@ -41,7 +41,11 @@ type IngestOptions struct {
 	Progress func(IngestProgress)
 	// Concurrency is how many Embed calls are kept in flight at once;
 	// 0 means DefaultIngestConcurrency. Set it to what the embedding
-	// service serves in parallel.
+	// service serves in parallel, or one or two more, so that a request is
+	// already waiting when one finishes (bench/ingest_test.go: slots + 2
+	// reaches 0.93 to 0.97 of the server's nominal capacity). An Embedder
+	// that splits calls itself (embed/openai) gets whole batches: set its
+	// BatchSize to at least BatchSize here.
 	Concurrency int
 	// BatchSize is how many chunk texts, of one or several documents, go
 	// into one Embed call; 0 means DefaultEmbedBatchSize.
