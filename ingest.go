@@ -50,6 +50,9 @@ type IngestOptions struct {
 	// BatchSize is how many chunk texts, of one or several documents, go
 	// into one Embed call; 0 means DefaultEmbedBatchSize.
 	BatchSize int
+	// Force chunks and embeds every document again, changed or not (to
+	// rebuild an index, or after changing the chunker).
+	Force bool
 }
 
 // IngestProgress reports how far an ingestion is.
@@ -242,6 +245,55 @@ func (c *Client) deleteSourceVectors(ctx context.Context, tenantID, sourceID str
 	return nil
 }
 
+// moveSourceVectors rewrites the vectors of a source's stored chunks with
+// the bot, source and document IDs Storage now has for them (after the
+// source moved to another bot), embedding the stored texts again.
+func (c *Client) moveSourceVectors(ctx context.Context, tenantID, sourceID string) error {
+	if c.vec == nil || c.emb == nil {
+		return nil
+	}
+	fail := func(err error) error {
+		return fmt.Errorf("minirag: update source: moving the vectors to the new bot failed (ingest the source with IngestOptions.Force): %w", err)
+	}
+	if err := c.ensureIndex(ctx); err != nil {
+		return fail(err)
+	}
+	docs, err := c.store.ListDocuments(ctx, tenantID, sourceID)
+	if err != nil {
+		return fail(err)
+	}
+	for _, d := range docs {
+		chunks, err := c.store.ListChunks(ctx, tenantID, d.ID)
+		if err != nil {
+			return fail(err)
+		}
+		texts := make([]string, len(chunks))
+		for i, ch := range chunks {
+			texts[i] = ch.Text
+		}
+		var vecs [][]float32
+		if len(texts) > 0 {
+			if vecs, err = c.emb.Embed(ctx, texts); err != nil {
+				return fail(err)
+			}
+			if len(vecs) != len(texts) {
+				return fail(fmt.Errorf("%w: %d vectors for %d texts", embed.ErrBadResponse, len(vecs), len(texts)))
+			}
+		}
+		recs := make([]vectorstore.Record, len(chunks))
+		for i, ch := range chunks {
+			recs[i] = vectorstore.Record{ID: ch.ID, Vector: vecs[i], TenantID: tenantID, BotID: ch.BotID, SourceID: ch.SourceID, DocumentID: ch.DocumentID}
+		}
+		if err := c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, DocumentIDs: []string{d.ID}}); err != nil {
+			return fail(err)
+		}
+		if err := c.vec.Upsert(ctx, recs); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
 // documentID is the ID of the document with key in a source: derived from
 // the tenant, source and key, so that a run interrupted between writing
 // vectors and storing the document cleans up its vectors on the next run.
@@ -257,8 +309,8 @@ func contentHash(text string) string {
 
 // storedDoc is what ingestion needs of a stored document.
 type storedDoc struct {
-	id, hash string
-	chunks   int
+	id, hash, botID string
+	chunks          int
 }
 
 // docWork is a changed document on its way through embedding.
@@ -402,7 +454,7 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	}
 	r.stored = make(map[string]storedDoc, len(docs))
 	for _, d := range docs {
-		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, chunks: d.ChunkCount}
+		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, botID: d.BotID, chunks: d.ChunkCount}
 	}
 	docs = nil
 
@@ -596,7 +648,9 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 		return r.sendDone(ctx, work)
 	}
 	hash := contentHash(text)
-	if exists && old.hash == hash {
+	// A document moved to another bot (the source's bot changed) is
+	// written again so that its chunks and vectors carry the new bot.
+	if exists && old.hash == hash && old.botID == r.src.BotID && !r.opts.Force {
 		return r.sendDone(ctx, &docWork{doc: record.Document{Key: d.Key, ChunkCount: old.chunks}, unchanged: true})
 	}
 

@@ -572,3 +572,33 @@ func TestFuse(t *testing.T) {
 	got = fuse(dense, toLexical(lex), SearchRequest{Mode: SearchHybrid, RRFK: 60, DenseWeight: 1, LexicalWeight: 1, MinScore: 0.02})
 	assert.Len(t, got, 2)
 }
+
+func TestIngestAfterSourceMovedToAnotherBot(t *testing.T) {
+	e := newIngestEnv(t)
+	h, bot := e.tenantWithBot(t, "acme")
+	bot2, err := h.CreateBot(e.ctx, BotParams{Name: "second"})
+	require.NoError(t, err)
+	src := e.textSource(t, h, bot.ID, "Kitchen", "The espresso machine needs descaling every Friday.")
+	_, err = h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	_, err = h.UpdateSource(e.ctx, src.ID, SourceUpdate{BotID: &bot2.ID})
+	require.NoError(t, err)
+	for _, mode := range []SearchMode{SearchDense, SearchLexical} {
+		assert.NotEmpty(t, searchTexts(t, h, SearchRequest{BotID: bot2.ID, Query: "espresso descaling", Mode: mode}), mode)
+		assert.Empty(t, searchTexts(t, h, SearchRequest{BotID: bot.ID, Query: "espresso descaling", Mode: mode}), mode)
+	}
+}
+
+func TestIngestForce(t *testing.T) {
+	e := newIngestEnv(t)
+	h, bot := e.tenantWithBot(t, "acme")
+	src := e.textSource(t, h, bot.ID, "Kitchen", "The espresso machine needs descaling every Friday.")
+	_, err := h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	e.emb.reset()
+	res, err := h.Ingest(e.ctx, src.ID, IngestOptions{Force: true})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Updated)
+	assert.Equal(t, int64(1), e.emb.texts.Load())
+	assert.Equal(t, 1, e.vec.Len(h.TenantID()))
+}

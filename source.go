@@ -171,13 +171,17 @@ func (h *TenantHandle) GetSource(ctx context.Context, sourceID string) (Source, 
 
 // UpdateSource changes the fields of u that are set and returns the
 // source. Its ingestion state is unchanged (ingest it again to apply a new
-// configuration). Needs the admin scope.
+// configuration). When the bot changes, the source's documents, chunks and
+// vectors move to the new bot (vectors are embedded again from the stored
+// chunks); if that fails, the update is kept and the error says to ingest
+// the source with IngestOptions.Force. Needs the admin scope.
 func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u SourceUpdate) (Source, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return Source{}, err
 	}
 	var out Source
 	var v record.ValidationError
+	var moved bool
 	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
 		s, err := tx.GetSource(ctx, h.p.TenantID, sourceID)
 		if err != nil {
@@ -188,6 +192,7 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 			checkName(&v, "name", s.Name, true)
 		}
 		if u.BotID != nil && *u.BotID != s.BotID {
+			moved = true
 			s.BotID = *u.BotID
 			if err := checkSourceBot(ctx, tx, h.p.TenantID, s.BotID, &v); err != nil {
 				return err
@@ -224,6 +229,13 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	}
 	if err != nil {
 		return Source{}, fmt.Errorf("minirag: update source: %w", err)
+	}
+	if moved {
+		// Storage moved the documents and chunks to the new bot; the
+		// vectors follow (ingest.go).
+		if err := h.c.moveSourceVectors(ctx, out.TenantID, out.ID); err != nil {
+			return out, err
+		}
 	}
 	h.c.log.LogAttrs(ctx, slogInfo, "source updated", attrTenant(out.TenantID), attrBot(out.BotID))
 	return out, nil
