@@ -723,28 +723,102 @@ func extractiveAnswer(question string, ps []Passage) Answer {
 	return Answer{Text: text, Citations: citations(text, ps), Passages: ps, Extractive: true}
 }
 
-// sentences splits text into trimmed sentences: at ".", "!" or "?"
-// followed by a space, and at line ends. Markdown markers at the start of
-// a line (#, -, *, >) are dropped.
+// sentences splits a passage into the sentences an extractive answer
+// picks from: the lines of a paragraph are joined and split at ".", "!"
+// or "?" followed by a space; a list item, a table row (cells joined by
+// ", ") and a line of code are sentences of their own; headings, table
+// rules and code fences are left out, as are markdown emphasis marks. A
+// table's first row is read as its header: each later row reads
+// "Header: cell, Header: cell".
 func sentences(text string) []string {
 	var out []string
-	for line := range strings.SplitSeq(text, "\n") {
-		line = strings.TrimLeft(strings.TrimSpace(line), "#*->| ")
-		for line != "" {
-			end := len(line)
-			for i := 0; i < len(line)-1; i++ {
-				if (line[i] == '.' || line[i] == '!' || line[i] == '?') && line[i+1] == ' ' {
+	var para strings.Builder
+	add := func(s string) {
+		s = strings.Join(strings.Fields(strings.NewReplacer("**", "", "__", "", "`", "").Replace(s)), " ")
+		if utf8.RuneCountInString(s) >= 3 {
+			out = append(out, s)
+		}
+	}
+	flush := func() {
+		p := para.String()
+		para.Reset()
+		for p != "" {
+			end := len(p)
+			for i := 0; i < len(p)-1; i++ {
+				if (p[i] == '.' || p[i] == '!' || p[i] == '?') && p[i+1] == ' ' {
 					end = i + 1
 					break
 				}
 			}
-			if s := strings.TrimSpace(line[:end]); utf8.RuneCountInString(s) >= 3 {
-				out = append(out, s)
-			}
-			line = strings.TrimSpace(line[end:])
+			add(p[:end])
+			p = strings.TrimSpace(p[end:])
 		}
 	}
+	fence := false
+	var header []string // the current table's header cells
+	for line := range strings.SplitSeq(text, "\n") {
+		t := strings.TrimSpace(line)
+		if !strings.HasPrefix(t, "|") {
+			header = nil
+		}
+		switch {
+		case strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~"):
+			flush()
+			fence = !fence
+		case fence:
+			add(t)
+		case t == "":
+			flush()
+		case strings.HasPrefix(t, "#"):
+			flush()
+		case strings.HasPrefix(t, "|"):
+			flush()
+			cells := strings.Split(strings.Trim(t, "|"), "|")
+			rule := true
+			for i, c := range cells {
+				cells[i] = strings.TrimSpace(c)
+				if strings.Trim(cells[i], ":-") != "" {
+					rule = false
+				}
+			}
+			switch {
+			case rule:
+			case header == nil:
+				header = cells
+			case len(header) == len(cells):
+				row := make([]string, len(cells))
+				for i, c := range cells {
+					row[i] = header[i] + ": " + c
+				}
+				add(strings.Join(row, ", "))
+			default:
+				add(strings.Join(cells, " | "))
+			}
+		case isListItem(t):
+			flush()
+			para.WriteString(strings.TrimSpace(strings.TrimLeft(t, "-*+>0123456789.) ")))
+		default:
+			if para.Len() > 0 {
+				para.WriteByte(' ')
+			}
+			para.WriteString(strings.TrimLeft(t, "> "))
+		}
+	}
+	flush()
 	return out
+}
+
+// isListItem reports a markdown list item ("- x", "* x", "+ x", "1. x",
+// "1) x") or quote ("> x").
+func isListItem(t string) bool {
+	if len(t) >= 2 && strings.ContainsRune("-*+>", rune(t[0])) && t[1] == ' ' {
+		return true
+	}
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	return i > 0 && i+1 < len(t) && (t[i] == '.' || t[i] == ')') && t[i+1] == ' '
 }
 
 // stopWords are left out of query terms.
@@ -757,12 +831,16 @@ var stopWords = map[string]bool{
 }
 
 // queryTerms returns the lowercase words of s (letters and digits, at
-// least two characters, stop words left out).
+// least two characters, stop words left out), with a plural "s" dropped
+// from words of four letters or more (so that "alerts" meets "alert").
 func queryTerms(s string) map[string]struct{} {
 	out := make(map[string]struct{})
 	for w := range strings.FieldsFuncSeq(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
 		if utf8.RuneCountInString(w) < 2 || stopWords[w] {
 			continue
+		}
+		if len(w) >= 4 && w[len(w)-1] == 's' && w[len(w)-2] != 's' {
+			w = w[:len(w)-1]
 		}
 		out[w] = struct{}{}
 	}

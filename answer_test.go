@@ -489,8 +489,14 @@ func TestSnippetAndSentences(t *testing.T) {
 	assert.LessOrEqual(t, len([]rune(s)), snippetLen+1)
 	assert.True(t, strings.HasSuffix(s, "word…"), s)
 	assert.Equal(t, "short text", snippet("short\n text"))
-	assert.Equal(t, []string{"Title", "First one.", "Second one?", "A list item", "v1.2 is out."},
-		sentences("# Title\n\nFirst one. Second one?\n- A list item\nv1.2 is out."))
+	assert.Equal(t, []string{"First one.", "Second one?", "A list item", "v1.2 is out."},
+		sentences("# Title\n\nFirst one. Second one?\n- A list item\n\nv1.2 is out."))
+	assert.Equal(t, []string{
+		"A paragraph wrapped over two lines.", "Email to an address.", "Slack through a webhook that is long.",
+		"Plan: Team, Price: 19 €", "orbit restore --data /var/lib/orbit", "Quoted text.",
+	}, sentences("A paragraph wrapped\nover two lines.\n\n- **Email** to an address.\n- **Slack** through a webhook\n  that is long.\n\n"+
+		"| Plan | Price |\n|------|------:|\n| Team | 19 € |\n\n```sh\norbit restore --data /var/lib/orbit\n```\n> Quoted text.\n"))
+	assert.Equal(t, map[string]struct{}{"alert": {}, "sent": {}, "slack": {}, "class": {}, "bus": {}}, queryTerms("How are Alerts sent to Slack? class bus"))
 }
 
 // BenchmarkAsk measures Ask without the model's own time: hybrid

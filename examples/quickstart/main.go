@@ -5,7 +5,15 @@
 // credentials and a file source over a few markdown documents shipped with
 // the example, ingests them (progress on stderr), and answers three
 // searches with scores and titles. A second run finds nothing changed and
-// embeds nothing. It never prints a secret.
+// embeds nothing. Then the bot answers the same questions with citations
+// (TenantHandle.Ask): extractively, offline, by default; through a chat
+// model when an OpenAI-compatible endpoint is configured:
+//
+//	MINIRAG_CHAT_BASE_URL   the endpoint, for example http://127.0.0.1:11434/v1 (Ollama)
+//	MINIRAG_CHAT_MODEL      the model (default: the bot's, gpt-4o-mini)
+//	MINIRAG_CHAT_API_KEY    its API key, stored encrypted with the bot (optional)
+//
+// It never prints a secret.
 //
 //	go run ./examples/quickstart            # data in ./quickstart-data
 //	go run ./examples/quickstart -dir /tmp/mrag
@@ -162,6 +170,11 @@ func run(ctx context.Context, w, progress io.Writer, dir string) error {
 	}
 	fmt.Fprintln(w)
 
+	// Answers, grounded in the passages and citing them.
+	if err := answer(ctx, w, h, bot); err != nil {
+		return err
+	}
+
 	// What the tenant holds now.
 	toks, err := h.ListAPITokens(ctx)
 	if err != nil {
@@ -191,6 +204,45 @@ func run(ctx context.Context, w, progress io.Writer, dir string) error {
 	for _, s := range srcs {
 		fmt.Fprintf(w, "  %s %q type=%s status=%s config=%s\n", s.ID, s.Name, s.Type, s.Status, s.Config)
 	}
+	return nil
+}
+
+// answer asks the bot the questions: through its chat model when
+// MINIRAG_CHAT_BASE_URL is set (the bot is pointed at it first), else
+// extractively, with no network.
+func answer(ctx context.Context, w io.Writer, h *minirag.TenantHandle, bot minirag.Bot) error {
+	base := os.Getenv("MINIRAG_CHAT_BASE_URL")
+	extractive := base == ""
+	if extractive {
+		fmt.Fprintln(w, "answers (extractive: set MINIRAG_CHAT_BASE_URL to answer with a chat model):")
+	} else {
+		u := minirag.BotUpdate{BaseURL: &base}
+		if m := os.Getenv("MINIRAG_CHAT_MODEL"); m != "" {
+			u.Model = &m
+		}
+		if k := os.Getenv("MINIRAG_CHAT_API_KEY"); k != "" {
+			u.Credentials = &minirag.Credentials{APIKey: k}
+		}
+		var err error
+		if bot, err = h.UpdateBot(ctx, bot.ID, u); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "answers (model %s at %s):\n", bot.Model, bot.BaseURL)
+	}
+	for _, q := range questions {
+		a, err := h.Ask(ctx, minirag.AskRequest{BotID: bot.ID, Question: q, Extractive: extractive})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\nQ: %s\nA: %s\n", q, strings.Join(strings.Fields(a.Text), " "))
+		for _, c := range a.Citations {
+			fmt.Fprintf(w, "   [%d] %s (%s)\n", c.Marker, c.DocumentTitle, filepath.Base(c.URI))
+		}
+		if !a.Extractive {
+			fmt.Fprintf(w, "   %d passages, %d tokens\n", len(a.Passages), a.Usage.TotalTokens)
+		}
+	}
+	fmt.Fprintln(w)
 	return nil
 }
 
