@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	sqlitedrv "modernc.org/sqlite"
@@ -56,6 +57,9 @@ type Store struct {
 	tx *sql.Tx
 	// sp numbers savepoints within tx.
 	sp *int
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -134,21 +138,23 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// Close closes the database. On the Store given to an InTx callback it does
-// nothing.
+// Close closes the database; closing again does nothing. On the Store
+// given to an InTx callback it does nothing.
 func (s *Store) Close() error {
 	if s.tx != nil {
 		return nil
 	}
-	var errs []error
-	if s.keep != nil {
-		errs = append(errs, s.keep.Close())
-	}
-	errs = append(errs, s.db.Close())
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.keep != nil {
+			errs = append(errs, s.keep.Close())
+		}
+		errs = append(errs, s.db.Close())
+		if err := errors.Join(errs...); err != nil {
+			s.closeErr = fmt.Errorf("sqlite: close: %w", err)
+		}
+	})
+	return s.closeErr
 }
 
 // InTx runs fn in one transaction (BEGIN IMMEDIATE). It commits when fn

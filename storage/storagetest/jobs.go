@@ -60,6 +60,17 @@ func testJobs(f *fixture) {
 	if c.ID != j3.ID {
 		f.t.Errorf("ClaimJob at RunAt: got %s, want %s", c.ID, j3.ID)
 	}
+
+	f.must(s.CompleteJob(ctx, j3.ID, "worker-2", at(100)), "CompleteJob")
+
+	// ClaimJob serves every tenant.
+	other := f.newTenant()
+	oj := f.newJob(other.ID, f.newSource(other.ID, f.newBot(other.ID).ID).ID, at(101))
+	c, err = s.ClaimJob(ctx, "worker-2", at(102), time.Minute)
+	f.must(err, "ClaimJob of another tenant's job")
+	if c.ID != oj.ID || c.TenantID != other.ID || c.SourceID != oj.SourceID {
+		f.t.Errorf("ClaimJob: got job %s of tenant %s, want %s of tenant %s", c.ID, c.TenantID, oj.ID, other.ID)
+	}
 }
 
 func testJobLeases(f *fixture) {

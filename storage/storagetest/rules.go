@@ -120,6 +120,41 @@ func testInTx(f *fixture) {
 	f.must(err, "GetTenant written by a committed nested InTx")
 }
 
+// testInTxPanic checks that a panic in an InTx callback rolls the
+// transaction back and reaches the caller. An adapter that leaks the
+// transaction instead fails here, and may then hang in its own cleanup
+// (dropping a schema waits for the leaked transaction's locks); the subtest's
+// name then shows in go test's timeout report.
+func testInTxPanic(f *fixture) {
+	s, ctx := f.s, f.ctx
+	t1 := record.Tenant{ID: f.id("tnt"), Name: "panic", Slug: f.id("panic"), CreatedAt: f.tick(), UpdatedAt: f.tick()}
+	func() {
+		defer func() {
+			if r := recover(); r == nil {
+				f.t.Error("InTx whose fn panics: the panic did not reach the caller")
+			}
+		}()
+		_ = s.InTx(ctx, func(tx storage.Storage) error {
+			if err := tx.CreateTenant(ctx, t1); err != nil {
+				return err
+			}
+			panic("storagetest: panic inside InTx")
+		})
+	}()
+	_, err := s.GetTenant(ctx, t1.ID)
+	f.wantErr(err, record.ErrNotFound, "GetTenant of a tenant written by an InTx whose fn panicked")
+
+	// Writing the same row again succeeds at once when the transaction was
+	// rolled back; a transaction left open makes it wait.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = s.CreateTenant(wctx, t1)
+	if wctx.Err() != nil {
+		f.t.Fatalf("InTx whose fn panicked left its transaction open: writing the same tenant again waited %v (%v)", 10*time.Second, err)
+	}
+	f.must(err, "CreateTenant of the tenant an InTx whose fn panicked had written")
+}
+
 func testParallelWriters(f *fixture) {
 	s, ctx := f.s, f.ctx
 	ten := f.newTenant()

@@ -102,6 +102,8 @@ var areas = []struct {
 	{"EmptyTenant", testEmptyTenant},
 	{"CancelledContext", testCancelledContext},
 	{"NoSharedMemory", testNoSharedMemory},
+	// Last: an adapter that fails it may hang in its cleanup.
+	{"InTxPanicRollsBack", testInTxPanic},
 }
 
 func randomTag() string {
