@@ -216,7 +216,16 @@ func (s *Store) tx(ctx context.Context, op string, fn func(tx *Store) error) err
 	txs := *s
 	txs.q = ptx
 	txs.inTx = true
-	if err := fn(&txs); err != nil {
+	// A panic in fn rolls back (releasing the connection) and goes on up.
+	done := false
+	defer func() {
+		if !done {
+			_ = ptx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	err = fn(&txs)
+	done = true
+	if err != nil {
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 		return err
 	}
