@@ -55,7 +55,7 @@ func migrations() ([]migration, error) {
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
+		return fmt.Errorf("schema migration: %w", err)
 	}
 	return s.withTx(ctx, func(tx *Store) error {
 		if _, err := tx.q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -63,22 +63,22 @@ func (s *Store) migrate(ctx context.Context) error {
 			name       TEXT    NOT NULL,
 			applied_at INTEGER NOT NULL
 		)`); err != nil {
-			return opErr(ctx, "migrate", err)
+			return fmt.Errorf("schema migration: %w", translate(ctx, err))
 		}
 		var current int
 		if err := tx.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return opErr(ctx, "migrate", err)
+			return fmt.Errorf("schema migration: %w", translate(ctx, err))
 		}
 		if latest := len(ms); current > latest {
-			return fmt.Errorf("sqlite: migrate: database schema version %d is newer than this build of minirag supports (%d): upgrade minirag", current, latest)
+			return fmt.Errorf("schema migration: database schema version %d is newer than this build of minirag supports (%d): upgrade minirag", current, latest)
 		}
 		for _, m := range ms[current:] {
 			if _, err := tx.q.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("sqlite: migrate: %s: %w", m.name, translate(ctx, err))
+				return fmt.Errorf("schema migration: %s: %w", m.name, translate(ctx, err))
 			}
 			if _, err := tx.q.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.version, m.name, time.Now().UnixMicro()); err != nil {
-				return fmt.Errorf("sqlite: migrate: %s: %w", m.name, translate(ctx, err))
+				return fmt.Errorf("schema migration: %s: %w", m.name, translate(ctx, err))
 			}
 		}
 		return nil

@@ -126,14 +126,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s := &Store{db: db, q: db}
 	if memory {
 		s.keep, err = db.Conn(ctx)
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("sqlite: open %s: %w", path, translate(ctx, err))
-		}
+	} else {
+		err = db.PingContext(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, translate(ctx, err))
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
-		return nil, err
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	return s, nil
 }
