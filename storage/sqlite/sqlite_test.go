@@ -242,3 +242,36 @@ func TestUpdateSourceMovesContent(t *testing.T) {
 		t.Errorf("search by the new bot: %v, want chunk c", m)
 	}
 }
+
+// TestConcurrentOpens opens one new file from several goroutines at once:
+// the migrations run once and every Open succeeds.
+func TestConcurrentOpens(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "race.db")
+	const n = 6
+	stores := make([]*sqlite.Store, n)
+	errs := make([]error, n)
+	done := make(chan struct{})
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			stores[i], errs[i] = sqlite.Open(ctx, path)
+		}()
+	}
+	for range n {
+		<-done
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+		defer stores[i].Close()
+	}
+	got, err := sqlite.AppliedMigrations(stores[0], ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != sqlite.SchemaVersionForTest() {
+		t.Errorf("schema_migrations has %d rows, want %d", got, sqlite.SchemaVersionForTest())
+	}
+}
