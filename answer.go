@@ -86,8 +86,13 @@ type AskRequest struct {
 	// and credentials, and the sources attached to it.
 	BotID string `json:"bot_id"`
 	// Question is the user's question (required, at most 8000
-	// characters). It is also the search query.
+	// characters). It is also the search query unless Query is set.
 	Question string `json:"question"`
+	// Query, when set, is searched instead of Question: for example a
+	// follow-up question the host rewrote to stand on its own ("and the
+	// team plan?" → "price of the team plan"). The model still gets
+	// Question.
+	Query string `json:"query,omitempty"`
 	// History is the conversation so far, oldest first: user and
 	// assistant messages only (at most 100). The most recent turns that
 	// fit the token budget are sent to the model; it is not searched.
@@ -343,6 +348,10 @@ func validateAsk(req *AskRequest) error {
 	case utf8.RuneCountInString(req.Question) > maxQuestionLen:
 		v.Add("question", fmt.Sprintf("must be at most %d characters", maxQuestionLen))
 	}
+	req.Query = strings.TrimSpace(req.Query)
+	if utf8.RuneCountInString(req.Query) > maxQuestionLen {
+		v.Add("query", fmt.Sprintf("must be at most %d characters", maxQuestionLen))
+	}
 	if len(req.History) > maxHistory {
 		v.Add("history", fmt.Sprintf("must hold at most %d messages", maxHistory))
 	}
@@ -402,7 +411,11 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 		return nil, fmt.Errorf("%w: bot %s has %s; configure it or set extractive_fallback", ErrBotNotConfigured, bot.ID, lack)
 	}
 
-	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: req.Question, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode})
+	query := req.Query
+	if query == "" {
+		query = req.Question
+	}
+	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode})
 	if err != nil {
 		return nil, err
 	}
@@ -425,7 +438,7 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	}
 	p.passages = fit.passages
 	if extractive {
-		a := extractiveAnswer(req.Question, p.passages)
+		a := extractiveAnswer(query, p.passages)
 		p.done = &a
 		return p, nil
 	}

@@ -304,6 +304,17 @@ func TestAskBotWithoutModel(t *testing.T) {
 	assert.Equal(t, ans, *ds[1].Answer)
 }
 
+func TestAskQueryOverridesSearch(t *testing.T) {
+	m := &fakeModel{reply: "It is 15 days [1]."}
+	a := newAskEnv(t, m, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
+	ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "And how long is it kept?", Query: "retention of samples stored on disk", TopK: 1})
+	require.NoError(t, err)
+	require.Len(t, ans.Passages, 1)
+	assert.Equal(t, "Storage", ans.Passages[0].DocumentTitle)
+	msgs := m.requests()[0].Messages
+	assert.True(t, strings.HasSuffix(msgs[len(msgs)-1].Content, "Question: And how long is it kept?"))
+}
+
 func TestAskExtractiveOnRequest(t *testing.T) {
 	m := &fakeModel{reply: "never"}
 	a := newAskEnv(t, m, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})

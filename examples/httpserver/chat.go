@@ -56,6 +56,7 @@ type chatBody struct {
 	// Question is the user's message ("message" is accepted too).
 	Question         string             `json:"question"`
 	Message          string             `json:"message"`
+	Query            string             `json:"query"`
 	History          []minirag.Message  `json:"history"`
 	TopK             int                `json:"top_k"`
 	SourceIDs        []string           `json:"source_ids"`
@@ -90,7 +91,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 		q = b.Message
 	}
 	req := minirag.AskRequest{
-		BotID: r.PathValue("id"), Question: q, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
+		BotID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
 		Mode: b.Mode, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
 	}
 	h := s.handle(r)
