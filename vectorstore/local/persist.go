@@ -191,6 +191,22 @@ func (d *decoder) bytes() []byte {
 	return out
 }
 
+// strings reads a count and that many strings.
+func (d *decoder) strings() []string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) { // each string takes a byte at least
+		if d.err == nil {
+			d.err = errShort
+		}
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = string(d.bytes())
+	}
+	return out
+}
+
 func (d *decoder) floats(dst []float32) {
 	if d.err != nil {
 		return
@@ -227,6 +243,9 @@ func (s *Store) apply(payload []byte) error {
 	switch payload[0] {
 	case opUpsert:
 		n := d.uvarint()
+		if n > uint64(len(d.b)) {
+			return errShort
+		}
 		for range n {
 			id, tenant := d.bytes(), d.bytes()
 			bot, src, doc := d.bytes(), d.bytes(), d.bytes()
@@ -240,14 +259,8 @@ func (s *Store) apply(payload []byte) error {
 		}
 	case opDelete:
 		tenant, bot := string(d.bytes()), string(d.bytes())
-		srcs := make([]string, d.uvarint())
-		for i := range srcs {
-			srcs[i] = string(d.bytes())
-		}
-		docs := make([]string, d.uvarint())
-		for i := range docs {
-			docs[i] = string(d.bytes())
-		}
+		srcs := d.strings()
+		docs := d.strings()
 		if d.err != nil {
 			return d.err
 		}
@@ -466,13 +479,17 @@ func (s *Store) load() error {
 	if err != nil {
 		return fmt.Errorf("vectorstore/local: open %s: %w", path, err)
 	}
-	good, err := s.replay(f, path)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("vectorstore/local: %s: %w", path, err)
+	}
+	good, err := s.replay(f, st.Size(), path)
 	if err != nil {
 		f.Close()
 		return err
 	}
-	st, err := f.Stat()
-	if err == nil && st.Size() != good { // cut off a torn tail before appending
+	if st.Size() != good { // cut off a torn tail before appending
 		if err = f.Truncate(good); err == nil {
 			err = f.Sync()
 		}
@@ -485,14 +502,9 @@ func (s *Store) load() error {
 	return nil
 }
 
-// replay applies the log entries newer than the snapshot and returns the
-// offset after the last complete entry.
-func (s *Store) replay(f *os.File, path string) (int64, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, fmt.Errorf("vectorstore/local: %s: %w", path, err)
-	}
-	size := st.Size()
+// replay applies the entries of the log (size bytes read from f) newer
+// than the snapshot, and returns the offset after the last complete entry.
+func (s *Store) replay(f io.Reader, size int64, path string) (int64, error) {
 	crc := crc32.New(castagnoli)
 	br := bufio.NewReaderSize(f, 1<<20)
 	if err := readHeader(io.TeeReader(br, crc), walMagic, s.space, path); err != nil {
