@@ -18,8 +18,26 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Location", "/v1/sources/"+job.SourceID)
+	w.Header().Set("Location", "/v1/jobs/"+job.ID)
 	writeJSON(w, http.StatusAccepted, job)
+}
+
+func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
+	job, err := s.handle(r).GetJob(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, job)
+}
+
+func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
+	jobs, err := s.handle(r).ListJobs(r.Context(), r.URL.Query().Get("source_id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list(jobs))
 }
 
 // searchBody is the body of POST /v1/bot-profiles/{id}/search.

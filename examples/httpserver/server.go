@@ -43,6 +43,8 @@ type server struct {
 //	PATCH  /v1/sources/{id}                  update a source
 //	DELETE /v1/sources/{id}                  delete a source
 //	POST   /v1/sources/{id}/ingest           queue an ingestion (202)
+//	GET    /v1/jobs[?source_id=]             list ingestion jobs
+//	GET    /v1/jobs/{id}                     read a job
 //
 // Every route but the bootstrap needs "Authorization: Bearer <API token or
 // JWT>" (minirag's Middleware). Errors are JSON:
@@ -71,6 +73,8 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	api.HandleFunc("PATCH /v1/sources/{id}", s.updateSource)
 	api.HandleFunc("DELETE /v1/sources/{id}", s.deleteSource)
 	api.HandleFunc("POST /v1/sources/{id}/ingest", s.ingest)
+	api.HandleFunc("GET /v1/jobs", s.listJobs)
+	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 
 	root := http.NewServeMux()
 	root.HandleFunc("POST /v1/tenants", s.createTenant)

@@ -188,6 +188,12 @@ func (s *stack) ingested(token, botID, name, text string) sourceResp {
 		require.NotEqual(s.t, minirag.StatusError, src.Status, src.Error)
 		return src.Status == minirag.StatusReady
 	}, 20*time.Second, 20*time.Millisecond)
+	s.ok(http.StatusOK, "GET", "/v1/jobs/"+job.ID, token, nil, &job)
+	require.Equal(s.t, minirag.JobDone, job.Status)
+	var jobs struct{ Data []minirag.Job }
+	s.ok(http.StatusOK, "GET", "/v1/jobs?source_id="+src.ID, token, nil, &jobs)
+	require.Len(s.t, jobs.Data, 1)
+	require.Equal(s.t, job.ID, jobs.Data[0].ID)
 	return src
 }
 
@@ -394,6 +400,7 @@ func TestErrors(t *testing.T) {
 			{"DELETE", "/v1/bot-profiles/" + bot.ID},
 			{"GET", "/v1/sources/" + src.ID},
 			{"POST", "/v1/sources/" + src.ID + "/ingest"},
+			{"GET", "/v1/jobs/" + firstJob(t, s, a.APIToken.Token)},
 			{"POST", "/v1/bot-profiles/" + bot.ID + "/search"},
 			{"POST", "/v1/bot-profiles/" + bot.ID + "/chat"},
 		} {
@@ -413,6 +420,9 @@ func TestErrors(t *testing.T) {
 		var srcs struct{ Data []sourceResp }
 		s.ok(http.StatusOK, "GET", "/v1/sources", b, nil, &srcs)
 		assert.Empty(t, srcs.Data)
+		var jobs struct{ Data []minirag.Job }
+		s.ok(http.StatusOK, "GET", "/v1/jobs", b, nil, &jobs)
+		assert.Empty(t, jobs.Data)
 		// A source of tenant B cannot name tenant A's bot: 422 naming it.
 		status, body := s.do("POST", "/v1/sources", b, map[string]any{"bot_profile_id": bot.ID, "name": "x", "type": "text", "config": map[string]string{"content": "x"}})
 		assert.Equal(t, http.StatusUnprocessableEntity, status, string(body))
@@ -498,6 +508,15 @@ func TestErrors(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(lastEv.data), &e2))
 		assert.Equal(t, "upstream_error", e2.Error.Code)
 	})
+}
+
+// firstJob is the ID of a job of the token's tenant.
+func firstJob(t *testing.T, s *stack, token string) string {
+	t.Helper()
+	var jobs struct{ Data []minirag.Job }
+	s.ok(http.StatusOK, "GET", "/v1/jobs", token, nil, &jobs)
+	require.NotEmpty(t, jobs.Data)
+	return jobs.Data[0].ID
 }
 
 type sseEvent struct{ name, data string }
