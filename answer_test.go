@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -542,4 +543,56 @@ func BenchmarkCitations(b *testing.B) {
 			b.Fatal("wrong citations")
 		}
 	}
+}
+
+func TestAskStreamCancel(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{StreamChunkDelay: 50 * time.Millisecond, Reply: func(openaitest.ChatRequest) string {
+		return strings.Repeat("word ", 200)
+	}})
+	a := newAskEnv(t, nil, BotParams{Model: "gpt-test", BaseURL: srv.URL})
+	ctx, cancel := context.WithCancel(a.ctx)
+	defer cancel()
+	n := 0
+	var last error
+	for _, err := range a.h.AskStream(ctx, AskRequest{BotID: a.bot.ID, Question: "Where do firing alerts go?"}) {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+		if n == 2 {
+			cancel()
+		}
+	}
+	require.ErrorIs(t, last, context.Canceled)
+	assert.Less(t, n, 10, "the stream stopped soon after the cancel")
+}
+
+func TestAskConcurrent(t *testing.T) {
+	m := &fakeModel{reply: "Alerts go to the Alertmanager [1]."}
+	a := newAskEnv(t, m, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 16 {
+		wg.Go(func() {
+			req := AskRequest{BotID: a.bot.ID, Question: "Where do firing alerts go?"}
+			var ans Answer
+			var err error
+			if i%2 == 0 {
+				ans, err = a.h.Ask(a.ctx, req)
+			} else {
+				ans, err = CollectAnswer(a.h.AskStream(a.ctx, req))
+			}
+			if err == nil && (len(ans.Citations) != 1 || ans.Citations[0].DocumentTitle != "Alerting") {
+				err = errors.New("wrong citations")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 16, m.calls)
 }
