@@ -15,8 +15,9 @@
 // (pg_attribute.atttypmod) and fails with vectorstore.ErrDimensionMismatch
 // when a table for the model exists with other dimensions. Records are
 // keyed by (tenant_id, id): the same ID in two tenants is two records.
-// Tables, indexes and the schema are created under a transaction-level
-// advisory lock, so that many processes calling Init at once are safe.
+// The extension, schema, table and indexes are created under a
+// transaction-level advisory lock, so that many processes calling Init at
+// once are safe.
 //
 // Init runs CREATE EXTENSION IF NOT EXISTS vector when the extension is not
 // installed in the database yet, which needs a role allowed to create it
@@ -302,8 +303,9 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	var version string
 	var hnsw bool
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// One Init at a time per table across every process.
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1::bigint)", lockKey(s.opts.Schema, name)); err != nil {
+		// One Init at a time in the database, across every process: the
+		// extension, the schema and the table are each created once.
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1::bigint)", initLockKey); err != nil {
 			return err
 		}
 		if err := tx.QueryRow(ctx, "SELECT coalesce((SELECT extversion FROM pg_extension WHERE extname = 'vector'), '')").Scan(&version); err != nil {
@@ -385,11 +387,13 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	return nil
 }
 
-func lockKey(schema, table string) int64 {
+// initLockKey is the advisory lock Init holds (a constant: the 64-bit
+// FNV-1a hash of "minirag/vectorstore/pgvector init").
+var initLockKey = func() int64 {
 	h := fnv.New64a()
-	h.Write([]byte("minirag/vectorstore/pgvector\x00" + schema + "\x00" + table))
+	h.Write([]byte("minirag/vectorstore/pgvector init"))
 	return int64(h.Sum64())
-}
+}()
 
 // versionAtLeast compares an extversion like "0.8.0" with major.minor.
 func versionAtLeast(v string, major, minor int) bool {
