@@ -79,8 +79,8 @@ type e2eTenant struct {
 // chunks; each also has words only it uses (glacier, tape).
 var (
 	e2eFilesA = map[string]string{
-		"backup.md": "# Backups\n\nAcme writes nightly backups to the glacier vault. To restore a backup, run acme-restore with the snapshot identifier of the night you need.\n",
-		"alerts.md": "# Alerts\n\nAcme alert routing pages the on-call engineer through the escalation matrix; silence an alert from the pager console.\n",
+		"backup.md":  "# Backups\n\nAcme writes nightly backups to the glacier vault. To restore a backup, run acme-restore with the snapshot identifier of the night you need.\n",
+		"alerts.md":  "# Alerts\n\nAcme alert routing pages the on-call engineer through the escalation matrix; silence an alert from the pager console.\n",
 		"billing.md": "# Billing\n\nAcme invoices are issued on the first of the month. The starter plan costs nine dollars per seat.\n",
 	}
 	e2eTextA = "Acme vacation policy: every employee gets twenty-five vacation days a year, booked in the holiday planner."
