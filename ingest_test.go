@@ -413,7 +413,9 @@ func TestIngestOpenAIEmbedder(t *testing.T) {
 	assert.Equal(t, 40, res.Documents)
 }
 
-func filepathName(i int) string { return "doc-" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + ".md" }
+func filepathName(i int) string {
+	return "doc-" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + ".md"
+}
 
 func TestIngestConcurrentRunsOfOneSource(t *testing.T) {
 	// Two inline runs of the same source at once end consistent: every
