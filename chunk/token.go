@@ -420,6 +420,23 @@ func (p *packer) overlapStart(units []unit, prevStart, end, next int) int {
 	if w >= end {
 		return units[next].s
 	}
+	// Prefer a unit start after a stronger boundary (a line or sentence
+	// start) when it keeps at least half of the overlap.
+	best, bestBrk := -1, levelWord
+	for k := next - 1; k > 0 && units[k].s >= w; k-- {
+		if units[k].s <= prevStart {
+			break
+		}
+		if 2*z.approx(units[k].s, end) < p.overlap {
+			continue // too little overlap; earlier units give more
+		}
+		if units[k-1].brk <= bestBrk {
+			best, bestBrk = k, units[k-1].brk
+		}
+	}
+	if best >= 0 && bestBrk < levelWord {
+		return units[best].s
+	}
 	// Not inside an atomic unit: move to the next unit start after it.
 	k := next - 1
 	for k > 0 && units[k].s > w {
