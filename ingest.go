@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -94,6 +95,18 @@ func (e *DocumentError) Error() string {
 // Unwrap returns the cause.
 func (e *DocumentError) Unwrap() error { return e.Err }
 
+// MarshalJSON encodes the key and the error's text.
+func (e *DocumentError) MarshalJSON() ([]byte, error) {
+	msg := ""
+	if e.Err != nil {
+		msg = e.Err.Error()
+	}
+	return json.Marshal(struct {
+		Key   string `json:"key"`
+		Error string `json:"error"`
+	}{e.Key, msg})
+}
+
 // ErrEmptyDocument reports a document with no text after normalization.
 // It matches ErrInvalidInput.
 var ErrEmptyDocument error = emptyDocErr{}
@@ -150,7 +163,7 @@ type IngestResult struct {
 	// kept.
 	Skipped []loader.Skipped `json:"skipped,omitempty"`
 	// Failed lists the documents that could not be ingested.
-	Failed   []*DocumentError `json:"-"`
+	Failed   []*DocumentError `json:"failed,omitempty"`
 	Duration time.Duration    `json:"duration"`
 }
 

@@ -2,6 +2,7 @@ package minirag
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -256,6 +257,10 @@ func TestIngestBadDocuments(t *testing.T) {
 	require.NotEmpty(t, rs)
 	assert.Contains(t, rs[0].Text, "twelve euros", "the previous version stays searchable")
 
+	js, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.Contains(t, string(js), `"failed":[{"key":"`)
+
 	got, err := h.GetSource(e.ctx, src.ID)
 	require.NoError(t, err)
 	assert.Equal(t, StatusError, got.Status)
@@ -482,6 +487,12 @@ func TestSearchValidationAndAccess(t *testing.T) {
 	}
 	_, err = h.Search(e.ctx, SearchRequest{BotID: "no-such-bot", Query: "x"})
 	assert.ErrorIs(t, err, ErrNotFound)
+	_, err = e.c.Tenant("").Search(e.ctx, SearchRequest{BotID: bot1.ID, Query: "x"})
+	assert.ErrorIs(t, err, ErrInvalidInput, "an empty tenant is never all tenants")
+	_, err = e.c.Tenant("").Ingest(e.ctx, "any", IngestOptions{})
+	assert.ErrorIs(t, err, ErrInvalidInput)
+	_, err = e.c.Tenant("").EnqueueIngest(e.ctx, "any")
+	assert.ErrorIs(t, err, ErrInvalidInput)
 
 	tok, err := h.CreateAPIToken(e.ctx, CreateAPITokenParams{Name: "widget", Scopes: []Scope{ScopeQuery}, BotIDs: []string{bot1.ID}})
 	require.NoError(t, err)
