@@ -615,3 +615,31 @@ func TestIngestForce(t *testing.T) {
 	assert.Equal(t, int64(1), e.emb.texts.Load())
 	assert.Equal(t, 1, e.vec.Len(h.TenantID()))
 }
+
+func TestIngestKeepsSkippedDocuments(t *testing.T) {
+	e := newIngestEnv(t)
+	h, bot := e.tenantWithBot(t, "acme")
+	dir := t.TempDir()
+	writeFiles(t, dir, docsCorpus)
+	src := e.dirSource(t, h, bot.ID, dir)
+	_, err := h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	// backup.md cannot be read this time (it looks binary): the loader
+	// reports it as skipped, and its stored version stays.
+	writeFiles(t, dir, map[string]string{"backup.md": "\x00\x01 not text any more"})
+	res, err := h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	require.Len(t, res.Skipped, 1)
+	assert.Equal(t, "backup.md", res.Skipped[0].Key)
+	assert.Zero(t, res.Deleted)
+	assert.Equal(t, 3, res.Documents)
+	rs := searchTexts(t, h, SearchRequest{BotID: bot.ID, Query: "nightly backup restore"})
+	require.NotEmpty(t, rs)
+	assert.Equal(t, "Backups", rs[0].DocumentTitle)
+	// Gone for good: deleted.
+	require.NoError(t, os.Remove(filepath.Join(dir, "backup.md")))
+	res, err = h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Deleted)
+	assert.Equal(t, 2, res.Documents)
+}
