@@ -80,7 +80,9 @@ func WithConfig(fn func(*Config)) OpenOption {
 // dir/vectors (vectorstore/local), the offline hashing embedder
 // (embed/hashing, lexical rather than semantic: see WithEmbedder) and the
 // default chunkers. Opening the same folder again finds everything as it
-// was left.
+// was left. Open initializes the vector store for the embedder's model, so
+// an embedder whose vector size is not known yet (embed/openai without
+// Dimensions) is asked once here.
 //
 // Without WithEncryptionKeys, Open keeps a Fernet key in dir/secret.key,
 // created on the first Open with mode 0600; without WithJWT, an HS256
