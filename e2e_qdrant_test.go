@@ -233,6 +233,30 @@ func runQdrantEndToEnd(t *testing.T, newStorage e2eStores) {
 		assert.NotContains(t, r.Text, "glacier", "the old version of the document is gone")
 	}
 
+	// B's text source changes and is re-ingested through the queue: only
+	// its document is embedded, and A's points stay as they were.
+	before = pointsBySource(t, fake, collection)
+	newText := "Globex onboarding checklist: laptop, badge, parking permit, and a lunch with the team."
+	_, err = b.h.UpdateSource(ctx, b.text.ID, minirag.SourceUpdate{Config: loader.TextConfig{Content: newText, Title: "Policy"}})
+	require.NoError(t, err)
+	emb.take()
+	_, err = b.h.EnqueueIngest(ctx, b.text.ID)
+	require.NoError(t, err)
+	require.NoError(t, w.Drain(ctx))
+	_, texts = emb.take()
+	require.NotEmpty(t, texts)
+	for _, tx := range texts {
+		assert.Contains(t, newText, strings.TrimSpace(tx), "embedded text not from B's changed document")
+	}
+	after = pointsBySource(t, fake, collection)
+	assert.Len(t, after[b.text.ID], len(texts))
+	for _, sid := range append([]string{b.files.ID}, a.sourceIDs...) {
+		assert.Equal(t, pointIDs(before[sid]), pointIDs(after[sid]), "points of source %s untouched", sid)
+	}
+	top = searchTop(t, b, minirag.SearchDense, "parking permit")
+	assert.Contains(t, top.Text, "parking permit")
+	assertIsolated(t, fake, a, b)
+
 	// A second ingestion with nothing changed embeds nothing.
 	emb.take()
 	res, err = a.h.Ingest(ctx, a.files.ID, minirag.IngestOptions{})
