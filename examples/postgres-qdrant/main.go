@@ -298,12 +298,15 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		st.Close()
 		return fmt.Errorf("Qdrant at %s: %w", cfg.QdrantAddr, err)
 	}
+	if cfg.QdrantAPIKey != "" && !cfg.QdrantTLS && !isLoopback(host) {
+		fmt.Fprintf(out, "warning: the Qdrant API key goes to %s without TLS: set MINIRAG_QDRANT_TLS=1\n", host)
+	}
 	space := vectorstore.Space{Model: emb.Model(), Dims: emb.Dimensions()}
 	if err := within(ctx, cfg.ConnectTimeout, func(ctx context.Context) error { return vs.Init(ctx, space) }); err != nil {
 		st.Close()
 		vs.Close()
 		if errors.Is(err, qdrant.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
-			return fmt.Errorf("Qdrant at %s is unreachable (is it running? see docs/postgres-qdrant.md): %w", cfg.QdrantAddr, err)
+			return fmt.Errorf("Qdrant at %s is unreachable (is it running, and is this its gRPC port, usually 6334? see docs/postgres-qdrant.md): %w", cfg.QdrantAddr, err)
 		}
 		return fmt.Errorf("Qdrant at %s: %w", cfg.QdrantAddr, err)
 	}
@@ -512,6 +515,15 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("MINIRAG_QDRANT_ADDR has a bad port %q", p)
 	}
 	return host, port, nil
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ensureTenant finds the tenant by slug, or bootstraps it (tenant, owner,

@@ -413,6 +413,17 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+func TestQdrantKeyWithoutTLSWarns(t *testing.T) {
+	e := newTestEnv(t)
+	e.cfg.ChatBaseURL = ""
+	out := e.run(t)
+	assert.NotContains(t, out, "without TLS", "loopback: no warning")
+	assert.True(t, isLoopback("localhost"))
+	assert.True(t, isLoopback("::1"))
+	assert.False(t, isLoopback("qdrant.internal"))
+	assert.False(t, isLoopback("10.0.0.7"))
+}
+
 func TestSnippet(t *testing.T) {
 	assert.Equal(t, "a b c", snippet("a\n b   c", 20))
 	assert.Equal(t, "alpha…", snippet("alpha beta gamma", 8))
