@@ -152,6 +152,36 @@ type Documents interface {
 	GetDocuments(ctx context.Context, tenantID string, ids []string) ([]record.Document, error)
 }
 
+// DocumentWithChunks is one item of DocumentBatcher.PutDocuments: a
+// document and all its chunks.
+type DocumentWithChunks struct {
+	Document record.Document
+	Chunks   []record.Chunk
+}
+
+// DocumentBatcher is an optional capability of a Storage: storing many
+// documents in one call, at less cost per document than one PutDocument
+// each (one transaction, statements prepared once, one full-text index
+// update). Callers find it by type assertion, on a Storage or on the tx an
+// InTx callback receives, and fall back to PutDocument when it is absent:
+//
+//	if b, ok := s.(storage.DocumentBatcher); ok {
+//		stored, err = b.PutDocuments(ctx, docs)
+//	}
+//
+// storage/storagetest checks it on every store that offers it.
+type DocumentBatcher interface {
+	// PutDocuments does what PutDocument does for each item, in one
+	// transaction: every item is stored or, on any error, none is. It
+	// returns the stored documents in the order of docs. Errors follow
+	// PutDocument's (an empty tenant ID in any item; invalid input naming
+	// the field as "documents[i].field", a source and key given twice
+	// included; an unknown source; a conflict) and name the index and key
+	// of the item that failed where the store can tell. No items is not
+	// an error.
+	PutDocuments(ctx context.Context, docs []DocumentWithChunks) ([]record.Document, error)
+}
+
 // LexicalQuery is a full-text query over chunk text and document titles.
 type LexicalQuery struct {
 	TenantID  string // required

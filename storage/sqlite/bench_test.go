@@ -117,3 +117,64 @@ func BenchmarkClaimJob(b *testing.B) {
 		n++
 	}
 }
+
+// ingestDoc is a document shaped like the ingestion benchmark's: one
+// chunk of about 130 tokens, a heading path and a little metadata.
+func ingestDoc(r *rand.Rand, i int) (record.Document, []record.Chunk) {
+	d := record.Document{ID: fmt.Sprintf("d%d", i), TenantID: "t", SourceID: "s", Key: fmt.Sprintf("part/service-%05d.md", i),
+		Title: fmt.Sprintf("Service %d", i), ContentHash: fmt.Sprintf("%064x", i), ByteSize: 700, TokenCount: 130,
+		Metadata: map[string]string{"format": "markdown", "path": fmt.Sprintf("part/service-%05d.md", i)}}
+	c := record.Chunk{ID: fmt.Sprintf("d%d-c0", i), Ordinal: 0, Text: benchText(r, 100), TokenCount: 130, End: 700,
+		HeadingPath: []string{d.Title}}
+	return d, []record.Chunk{c}
+}
+
+// BenchmarkPutDocumentGroup stores documents of one chunk of 100 words in
+// groups of 64, as the ingestion writer does: one InTx per group, one
+// PutDocument per document.
+func BenchmarkPutDocumentGroup(b *testing.B) {
+	s := benchStore(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	const group = 64
+	docs := make([]record.Document, group)
+	chunks := make([][]record.Chunk, group)
+	i := 0
+	for b.Loop() {
+		for j := range group {
+			docs[j], chunks[j] = ingestDoc(r, i)
+			i++
+		}
+		err := s.InTx(b.Context(), func(tx storage.Storage) error {
+			for j := range group {
+				if _, err := tx.PutDocument(b.Context(), docs[j], chunks[j]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*group)/b.Elapsed().Seconds(), "docs/s")
+}
+
+// BenchmarkPutDocuments stores the documents of BenchmarkPutDocumentGroup
+// in the same groups of 64, one PutDocuments call per group.
+func BenchmarkPutDocuments(b *testing.B) {
+	s := benchStore(b)
+	r := rand.New(rand.NewPCG(5, 6))
+	const group = 64
+	items := make([]storage.DocumentWithChunks, group)
+	i := 0
+	for b.Loop() {
+		for j := range group {
+			items[j].Document, items[j].Chunks = ingestDoc(r, i)
+			i++
+		}
+		if _, err := s.PutDocuments(b.Context(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*group)/b.Elapsed().Seconds(), "docs/s")
+}

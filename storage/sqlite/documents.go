@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -26,86 +27,23 @@ func (s *Store) PutDocument(ctx context.Context, d record.Document, chunks []rec
 		return record.Document{}, err
 	}
 	var v record.ValidationError
-	if d.ID == "" {
-		v.Add("id", "is required")
-	}
-	if d.SourceID == "" {
-		v.Add("source_id", "is required")
-	}
-	if d.Key == "" {
-		v.Add("key", "is required")
-	}
-	for i, c := range chunks {
-		if c.ID == "" {
-			v.Add(fmt.Sprintf("chunks[%d].id", i), "is required")
-		}
-	}
+	validateDoc(&v, "", d, chunks)
 	if err := v.Err(); err != nil {
 		return record.Document{}, fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	var meta any
-	if d.Metadata != nil {
-		b, err := json.Marshal(d.Metadata)
-		if err != nil {
-			return record.Document{}, fmt.Errorf("sqlite: %s: %w", op, record.Invalid("metadata", err.Error()))
-		}
-		meta = string(b)
+	meta, err := encodeMeta(d.Metadata)
+	if err != nil {
+		return record.Document{}, fmt.Errorf("sqlite: %s: %w", op, record.Invalid("metadata", err.Error()))
 	}
-	out := d
-	out.Metadata = cloneMap(d.Metadata)
-	out.ChunkCount = len(chunks)
-	out.CreatedAt, out.UpdatedAt = fromTm(tm(d.CreatedAt)), fromTm(tm(d.UpdatedAt))
-	err := s.withTx(ctx, func(tx *Store) error {
-		err := tx.q.QueryRowContext(ctx, `SELECT bot_id FROM sources WHERE tenant_id = ? AND id = ?`, d.TenantID, d.SourceID).Scan(&out.BotID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("sqlite: %s: source: %w", op, record.ErrNotFound)
+	var out record.Document
+	err = s.withTx(ctx, func(tx *Store) error {
+		w := docWriter{tx: tx}
+		defer w.close()
+		if err := w.put(ctx, 0, d, chunks, meta, &out); err != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, err)
 		}
-		if err != nil {
-			return opErr(ctx, op, err)
-		}
-		var created int64
-		err = tx.q.QueryRowContext(ctx, `SELECT id, created_at FROM documents WHERE source_id = ? AND key = ?`, d.SourceID, d.Key).Scan(&out.ID, &created)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			_, err = tx.q.ExecContext(ctx, `INSERT INTO documents (id, tenant_id, bot_id, source_id, key, title, uri, content_hash,
-					byte_size, token_count, chunk_count, metadata, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				out.ID, out.TenantID, out.BotID, out.SourceID, out.Key, out.Title, out.URI, out.ContentHash,
-				out.ByteSize, out.TokenCount, out.ChunkCount, meta, tm(out.CreatedAt), tm(out.UpdatedAt))
-			if err != nil {
-				return opErr(ctx, op, err)
-			}
-		case err != nil:
-			return opErr(ctx, op, err)
-		default:
-			out.CreatedAt = fromTm(created)
-			if _, err := tx.q.ExecContext(ctx, `DELETE FROM chunks WHERE document_id = ?`, out.ID); err != nil {
-				return opErr(ctx, op, err)
-			}
-			_, err = tx.q.ExecContext(ctx, `UPDATE documents SET bot_id = ?, title = ?, uri = ?, content_hash = ?, byte_size = ?,
-					token_count = ?, chunk_count = ?, metadata = ?, updated_at = ?
-				WHERE id = ?`,
-				out.BotID, out.Title, out.URI, out.ContentHash, out.ByteSize, out.TokenCount, out.ChunkCount, meta, tm(out.UpdatedAt), out.ID)
-			if err != nil {
-				return opErr(ctx, op, err)
-			}
-		}
-		if len(chunks) == 0 {
-			return nil
-		}
-		ins, err := tx.q.PrepareContext(ctx, `INSERT INTO chunks (id, tenant_id, bot_id, source_id, document_id, ordinal, text,
-				token_count, start_offset, end_offset, heading_path)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return opErr(ctx, op, err)
-		}
-		defer ins.Close()
-		for _, c := range chunks {
-			_, err := ins.ExecContext(ctx, c.ID, out.TenantID, out.BotID, out.SourceID, out.ID, c.Ordinal, c.Text, c.TokenCount,
-				c.Start, c.End, jsonList(c.HeadingPath))
-			if err != nil {
-				return opErr(ctx, op, err)
-			}
+		if cerr := w.flush(ctx, true); cerr != nil {
+			return fmt.Errorf("sqlite: %s: %w", op, cerr.err)
 		}
 		return nil
 	})
@@ -113,6 +51,335 @@ func (s *Store) PutDocument(ctx context.Context, d record.Document, chunks []rec
 		return record.Document{}, err
 	}
 	return out, nil
+}
+
+// Compile-time check that Store offers the batch capability.
+var _ storage.DocumentBatcher = (*Store)(nil)
+
+// PutDocuments stores each item as PutDocument would, in order, in one
+// transaction (a savepoint within InTx): all of them or, on any error, none.
+// Its statements are prepared once for the whole batch, and the full-text
+// index takes the batch's rows in one update (FTS5 writes its pending
+// terms out at each transaction or savepoint end, which is what makes one
+// PutDocument per document cost more). Errors name the item's index and
+// key; invalid input names fields as "documents[i].field".
+func (s *Store) PutDocuments(ctx context.Context, docs []storage.DocumentWithChunks) ([]record.Document, error) {
+	const op = "put documents"
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	var v record.ValidationError
+	metas := make([]any, len(docs))
+	keys := make(map[[2]string]int, len(docs))
+	for i, item := range docs {
+		if item.Document.TenantID == "" {
+			return nil, fmt.Errorf("sqlite: %s: %s: %w", op, itemName(i, item.Document.Key), record.ErrEmptyTenant)
+		}
+		prefix := "documents[" + strconv.Itoa(i) + "]."
+		validateDoc(&v, prefix, item.Document, item.Chunks)
+		k := [2]string{item.Document.SourceID, item.Document.Key}
+		if j, ok := keys[k]; ok {
+			v.Add(prefix+"key", "repeats the key of documents["+strconv.Itoa(j)+"] in the same source")
+		} else {
+			keys[k] = i
+		}
+		meta, err := encodeMeta(item.Document.Metadata)
+		if err != nil {
+			v.Add(prefix+"metadata", err.Error())
+		}
+		metas[i] = meta
+	}
+	if err := v.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	out := make([]record.Document, len(docs))
+	err := s.withTx(ctx, func(tx *Store) error {
+		w := docWriter{tx: tx}
+		defer w.close()
+		for i, item := range docs {
+			if err := w.put(ctx, i, item.Document, item.Chunks, metas[i], &out[i]); err != nil {
+				return fmt.Errorf("sqlite: %s: %s: %w", op, itemName(i, item.Document.Key), err)
+			}
+			if cerr := w.flush(ctx, i == len(docs)-1); cerr != nil {
+				return w.chunkErr(ctx, op, docs, cerr)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// chunkErr names the item of docs whose chunks made a PutDocuments fail,
+// or the range of items of the failed statement when it cannot tell.
+func (w *docWriter) chunkErr(ctx context.Context, op string, docs []storage.DocumentWithChunks, cerr *chunkError) error {
+	if errors.Is(cerr.err, record.ErrConflict) {
+		// flush left the failed statement's rows first in pending.
+		if i := w.blame(ctx, w.pending[:min(len(w.pending), chunkRows)]); i >= 0 {
+			return fmt.Errorf("sqlite: %s: %s: %w", op, itemName(i, docs[i].Document.Key), cerr.err)
+		}
+	}
+	if cerr.first == cerr.last {
+		return fmt.Errorf("sqlite: %s: %s: %w", op, itemName(cerr.first, docs[cerr.first].Document.Key), cerr.err)
+	}
+	return fmt.Errorf("sqlite: %s: one of documents[%d] to documents[%d]: %w", op, cerr.first, cerr.last, cerr.err)
+}
+
+// itemName names item i of a PutDocuments call in errors.
+func itemName(i int, key string) string {
+	return "documents[" + strconv.Itoa(i) + "] (key " + strconv.Quote(key) + ")"
+}
+
+// validateDoc adds the missing fields of d and its chunks to v, their names
+// prefixed with prefix.
+func validateDoc(v *record.ValidationError, prefix string, d record.Document, chunks []record.Chunk) {
+	if d.ID == "" {
+		v.Add(prefix+"id", "is required")
+	}
+	if d.SourceID == "" {
+		v.Add(prefix+"source_id", "is required")
+	}
+	if d.Key == "" {
+		v.Add(prefix+"key", "is required")
+	}
+	for i, c := range chunks {
+		if c.ID == "" {
+			v.Add(prefix+"chunks["+strconv.Itoa(i)+"].id", "is required")
+		}
+	}
+}
+
+// encodeMeta encodes document metadata as JSON text, nil as NULL.
+func encodeMeta(m map[string]string) (any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// chunkRows is the number of chunk rows one INSERT statement writes.
+//
+// Why several: SQLite opens a statement savepoint for every writing
+// statement of a transaction, and FTS5 writes its pending terms out to a
+// new index segment at each savepoint (and then merges segments). One
+// INSERT per chunk means one segment per chunk; one INSERT of many rows
+// means one segment for all of them. 256 rows of 11 values stay well under
+// SQLite's limit of 32,766 parameters.
+const chunkRows = 256
+
+// chunkInsertCols starts an INSERT of chunk rows of 11 values.
+const chunkInsertCols = `INSERT INTO chunks (id, tenant_id, bot_id, source_id, document_id, ordinal, text,
+	token_count, start_offset, end_offset, heading_path) VALUES `
+
+// chunkInsert returns an INSERT statement of n chunk rows.
+func chunkInsert(n int) string {
+	var b strings.Builder
+	b.Grow(len(chunkInsertCols) + n*26)
+	b.WriteString(chunkInsertCols)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}
+	return b.String()
+}
+
+// docWriter writes documents in one transaction, preparing each statement
+// once, on first use, remembering the bot of each source it looked up, and
+// writing chunks chunkRows at a time. Chunks wait in pending until flush;
+// a document's row is always written before its chunks, whose full-text
+// row takes the document's title.
+type docWriter struct {
+	tx   *Store
+	bots map[[2]string]string // tenant and source ID -> bot ID
+
+	srcBot, findDoc, insDoc, updDoc, delChunks, insChunks *sql.Stmt
+
+	pending []pendingChunk
+	args    []any
+}
+
+// pendingChunk is a chunk waiting to be inserted, with its document (as
+// stored) and the index of the item it came from.
+type pendingChunk struct {
+	c    *record.Chunk
+	doc  *record.Document
+	item int
+}
+
+// stmt returns *p, preparing query into it first if need be.
+func (w *docWriter) stmt(ctx context.Context, p **sql.Stmt, query string) (*sql.Stmt, error) {
+	if *p == nil {
+		st, err := w.tx.q.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		*p = st
+	}
+	return *p, nil
+}
+
+// close closes the prepared statements.
+func (w *docWriter) close() {
+	for _, st := range []*sql.Stmt{w.srcBot, w.findDoc, w.insDoc, w.updDoc, w.delChunks, w.insChunks} {
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+}
+
+// put creates or replaces d (d and chunks already validated, meta encoded)
+// and queues its chunks; item numbers it for flush's errors. out must stay
+// unchanged until flush. Its errors are translated but carry no prefix.
+func (w *docWriter) put(ctx context.Context, item int, d record.Document, chunks []record.Chunk, meta any, out *record.Document) error {
+	*out = d
+	out.Metadata = cloneMap(d.Metadata)
+	out.ChunkCount = len(chunks)
+	out.CreatedAt, out.UpdatedAt = fromTm(tm(d.CreatedAt)), fromTm(tm(d.UpdatedAt))
+
+	srcKey := [2]string{d.TenantID, d.SourceID}
+	bot, ok := w.bots[srcKey]
+	if !ok {
+		st, err := w.stmt(ctx, &w.srcBot, `SELECT bot_id FROM sources WHERE tenant_id = ? AND id = ?`)
+		if err != nil {
+			return translate(ctx, err)
+		}
+		err = st.QueryRowContext(ctx, d.TenantID, d.SourceID).Scan(&bot)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("source: %w", record.ErrNotFound)
+		}
+		if err != nil {
+			return translate(ctx, err)
+		}
+		if w.bots == nil {
+			w.bots = make(map[[2]string]string)
+		}
+		w.bots[srcKey] = bot
+	}
+	out.BotID = bot
+
+	st, err := w.stmt(ctx, &w.findDoc, `SELECT id, created_at FROM documents WHERE source_id = ? AND key = ?`)
+	if err != nil {
+		return translate(ctx, err)
+	}
+	var created int64
+	err = st.QueryRowContext(ctx, d.SourceID, d.Key).Scan(&out.ID, &created)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		st, err := w.stmt(ctx, &w.insDoc, `INSERT INTO documents (id, tenant_id, bot_id, source_id, key, title, uri, content_hash,
+				byte_size, token_count, chunk_count, metadata, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err == nil {
+			_, err = st.ExecContext(ctx, out.ID, out.TenantID, out.BotID, out.SourceID, out.Key, out.Title, out.URI, out.ContentHash,
+				out.ByteSize, out.TokenCount, out.ChunkCount, meta, tm(out.CreatedAt), tm(out.UpdatedAt))
+		}
+		if err != nil {
+			return translate(ctx, err)
+		}
+	case err != nil:
+		return translate(ctx, err)
+	default:
+		out.CreatedAt = fromTm(created)
+		st, err := w.stmt(ctx, &w.delChunks, `DELETE FROM chunks WHERE document_id = ?`)
+		if err == nil {
+			_, err = st.ExecContext(ctx, out.ID)
+		}
+		if err != nil {
+			return translate(ctx, err)
+		}
+		st, err = w.stmt(ctx, &w.updDoc, `UPDATE documents SET bot_id = ?, title = ?, uri = ?, content_hash = ?, byte_size = ?,
+				token_count = ?, chunk_count = ?, metadata = ?, updated_at = ?
+			WHERE id = ?`)
+		if err == nil {
+			_, err = st.ExecContext(ctx, out.BotID, out.Title, out.URI, out.ContentHash, out.ByteSize, out.TokenCount, out.ChunkCount,
+				meta, tm(out.UpdatedAt), out.ID)
+		}
+		if err != nil {
+			return translate(ctx, err)
+		}
+	}
+	for i := range chunks {
+		w.pending = append(w.pending, pendingChunk{c: &chunks[i], doc: out, item: item})
+	}
+	return nil
+}
+
+// chunkError is a failed chunk INSERT of items first to last.
+type chunkError struct {
+	first, last int
+	err         error
+}
+
+// flush inserts the queued chunks, chunkRows at a time, all of them when
+// all is set, otherwise only while a full statement's worth waits.
+func (w *docWriter) flush(ctx context.Context, all bool) *chunkError {
+	for len(w.pending) >= chunkRows || (all && len(w.pending) > 0) {
+		n := min(len(w.pending), chunkRows)
+		rows := w.pending[:n]
+		w.args = w.args[:0]
+		for _, p := range rows {
+			c, d := p.c, p.doc
+			w.args = append(w.args, c.ID, d.TenantID, d.BotID, d.SourceID, d.ID, c.Ordinal, c.Text, c.TokenCount,
+				c.Start, c.End, jsonList(c.HeadingPath))
+		}
+		var err error
+		if n == chunkRows {
+			var st *sql.Stmt
+			if st, err = w.stmt(ctx, &w.insChunks, chunkInsert(chunkRows)); err == nil {
+				_, err = st.ExecContext(ctx, w.args...)
+			}
+		} else {
+			_, err = w.tx.q.ExecContext(ctx, chunkInsert(n), w.args...)
+		}
+		if err != nil {
+			return &chunkError{first: rows[0].item, last: rows[n-1].item, err: translate(ctx, err)}
+		}
+		rest := copy(w.pending, w.pending[n:])
+		clear(w.pending[rest:])
+		w.pending = w.pending[:rest]
+	}
+	return nil
+}
+
+// blame finds the item whose chunk made a failed INSERT of rows conflict:
+// a chunk ID repeated among rows, or one already stored. It returns -1 when
+// it finds none (or cannot look).
+func (w *docWriter) blame(ctx context.Context, rows []pendingChunk) int {
+	seen := make(map[string]bool, len(rows))
+	for _, p := range rows {
+		if seen[p.c.ID] {
+			return p.item
+		}
+		seen[p.c.ID] = true
+	}
+	for start := 0; start < len(rows); start += batch {
+		part := rows[start:min(start+batch, len(rows))]
+		args := make([]any, len(part))
+		for i, p := range part {
+			args[i] = p.c.ID
+		}
+		var id string
+		err := w.tx.q.QueryRowContext(ctx, `SELECT id FROM chunks WHERE id IN (`+placeholders(len(part))+`) LIMIT 1`, args...).Scan(&id)
+		if err != nil {
+			continue
+		}
+		for _, p := range part {
+			if p.c.ID == id {
+				return p.item
+			}
+		}
+	}
+	return -1
 }
 
 func cloneMap(m map[string]string) map[string]string {
