@@ -832,10 +832,20 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 			}
 		}
 	}
-	// One transaction for the group's documents; if it fails, each is
-	// stored on its own so that one bad document does not fail the others.
+	// One transaction for the group's documents (one PutDocuments call
+	// when the store offers it); if it fails, each is stored on its own so
+	// that one bad document does not fail the others.
 	inTx := false
-	if groupErr == nil && len(ids) > 1 {
+	if b, ok := r.c.store.(storage.DocumentBatcher); ok && groupErr == nil && len(ids) > 1 {
+		items := make([]storage.DocumentWithChunks, 0, len(ids))
+		for _, w := range group {
+			if w.err == nil && !w.unchanged {
+				items = append(items, storage.DocumentWithChunks{Document: w.doc, Chunks: w.chunksOut})
+			}
+		}
+		_, err := b.PutDocuments(ctx, items)
+		inTx = err == nil
+	} else if groupErr == nil && len(ids) > 1 {
 		err := r.c.store.InTx(ctx, func(tx storage.Storage) error {
 			for _, w := range group {
 				if w.err == nil && !w.unchanged {
