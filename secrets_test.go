@@ -50,7 +50,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 	// Errors of failed calls that were given secrets.
 	var errs []error
-	for _, bad := range []string{b.Token.Plaintext + "x", tok.Plaintext[:len(tok.Plaintext)-1] + "A", sess.Token + "x", "Bearer " + sess.Token} {
+	for _, bad := range []string{b.Token.Plaintext + "x", changeLast(tok.Plaintext), sess.Token + "x", "Bearer " + sess.Token} {
 		_, err := e.c.Authenticate(e.ctx, bad)
 		require.Error(t, err)
 		errs = append(errs, err)
@@ -132,5 +132,23 @@ func TestSecretsNeverLeak(t *testing.T) {
 	require.Contains(t, logs, "bot created")
 	for sname, s := range secrets {
 		assert.NotContains(t, logs, s, "the logs hold the %s", sname)
+	}
+}
+
+// changeLast returns s with its last byte replaced by another one ("A",
+// or "B" when s already ends in "A"): a token of the right shape that is
+// never the real one.
+func changeLast(s string) string {
+	if strings.HasSuffix(s, "A") {
+		return s[:len(s)-1] + "B"
+	}
+	return s[:len(s)-1] + "A"
+}
+
+func TestChangeLast(t *testing.T) {
+	for _, s := range []string{"mrg_abcA", "mrg_abcB", "mrg_abcz"} {
+		got := changeLast(s)
+		assert.NotEqual(t, s, got)
+		assert.Equal(t, s[:len(s)-1], got[:len(got)-1])
 	}
 }
