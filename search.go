@@ -2,12 +2,14 @@ package minirag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/minirag/minirag/embed"
+	"github.com/minirag/minirag/embed/hashing"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
@@ -18,8 +20,8 @@ type SearchMode string
 
 // Search modes.
 const (
-	// SearchHybrid (the default) fuses the dense and lexical rankings by
-	// reciprocal rank fusion.
+	// SearchHybrid (the default) fuses the dense and lexical rankings (see
+	// Fusion).
 	SearchHybrid SearchMode = "hybrid"
 	// SearchDense ranks chunks by the cosine similarity of their vectors
 	// to the query's embedding.
@@ -34,14 +36,62 @@ func (m SearchMode) Valid() bool {
 	return m == "" || m == SearchHybrid || m == SearchDense || m == SearchLexical
 }
 
+// Fusion is how hybrid search merges the dense and lexical rankings.
+//
+// The default (SearchRequest.Fusion empty) depends on the embedder,
+// because how much the dense ranking adds depends on what it measures:
+//
+//   - a lexical embedder (embed/hashing, the embedded stack's default, or
+//     any embedder with a Lexical() bool method that returns true) makes
+//     vectors of shared words and word fragments, a weaker copy of what the
+//     lexical index already ranks (no inverse document frequency): the
+//     default is FusionScores with weights dense 0.15, lexical 0.85, so
+//     that the dense ranking mostly reorders chunks that BM25 scores alike;
+//   - any other embedder (a semantic model): FusionRRF with k = DefaultRRFK
+//     and equal weights, the usual default when the two rankings make
+//     different mistakes.
+//
+// The first was measured on the labeled set of package eval (the weight
+// chosen on one half of the questions, checked on the other; see
+// docs/QUALITY.md). The second was not measured: no semantic model was
+// available offline. With a semantic model, measure before relying on
+// either (go run ./eval/cmd/quality -embed-url ... -embed-model ...).
+type Fusion string
+
+// Fusion methods.
+const (
+	// FusionScores normalizes each list's scores over its candidates
+	// (min-max: the best candidate 1, the worst 0; a chunk missing from a
+	// list gets 0 there) and takes their weighted mean, score =
+	// (DenseWeight·dense + LexicalWeight·lexical) / (DenseWeight +
+	// LexicalWeight), between 0 and 1. The size of a score matters, not
+	// only its rank: a chunk far ahead in one list stays ahead.
+	FusionScores Fusion = "scores"
+	// FusionRRF is reciprocal rank fusion: score = Σ weight / (RRFK +
+	// rank) over the lists that found the chunk. Only ranks matter; a chunk
+	// found by both lists gains over one ranked first by a single list.
+	FusionRRF Fusion = "rrf"
+)
+
+// Valid reports whether f is a known fusion; the empty fusion is the
+// embedder's default (see Fusion).
+func (f Fusion) Valid() bool { return f == "" || f == FusionScores || f == FusionRRF }
+
+// Default hybrid weights of FusionScores over a lexical embedder (see
+// Fusion): chosen on half of the labeled set of package eval.
+const (
+	LexicalEmbedderDenseWeight   = 0.15
+	LexicalEmbedderLexicalWeight = 0.85
+)
+
 // Search defaults and bounds.
 const (
 	// DefaultTopK is SearchRequest.TopK when it is 0.
 	DefaultTopK = 5
 	// MaxTopK bounds SearchRequest.TopK.
 	MaxTopK = 100
-	// DefaultRRFK is the reciprocal-rank-fusion constant k when
-	// SearchRequest.RRFK is 0.
+	// DefaultRRFK is the reciprocal-rank-fusion constant k (FusionRRF)
+	// when SearchRequest.RRFK is 0.
 	DefaultRRFK = 60
 	// maxQueryBytes bounds a query.
 	maxQueryBytes = 8 << 10
@@ -68,16 +118,23 @@ type SearchRequest struct {
 	// MinScore, when not zero, drops results whose Score is below it. The
 	// scale is the mode's: cosine similarity (-1 to 1) for dense, the
 	// lexical score for lexical (higher is better), the fused score for
-	// hybrid (at most (DenseWeight+LexicalWeight)/(RRFK+1)).
+	// hybrid (0 to 1 with FusionScores; at most
+	// (DenseWeight+LexicalWeight)/(RRFK+1) with FusionRRF).
 	MinScore float64 `json:"min_score,omitempty"`
 	// Mode is hybrid (default), dense or lexical.
 	Mode SearchMode `json:"mode,omitempty"`
-	// RRFK is the constant k of reciprocal rank fusion, score = Σ weight /
-	// (k + rank); 0 means DefaultRRFK. A larger k flattens the
-	// difference between top ranks.
+	// Fusion is how hybrid merges the two rankings: FusionScores or
+	// FusionRRF; empty means the embedder's default (see Fusion). Ignored
+	// by the other modes.
+	Fusion Fusion `json:"fusion,omitempty"`
+	// RRFK is the constant k of reciprocal rank fusion (FusionRRF only),
+	// score = Σ weight / (k + rank); 0 means DefaultRRFK. A larger k
+	// flattens the difference between top ranks.
 	RRFK int `json:"rrf_k,omitempty"`
 	// DenseWeight and LexicalWeight weigh the two rankings in hybrid
-	// fusion; 0 means 1.
+	// fusion; 0 means the default weight: 1, except with FusionScores over
+	// a lexical embedder, where they are LexicalEmbedderDenseWeight and
+	// LexicalEmbedderLexicalWeight.
 	DenseWeight   float64 `json:"dense_weight,omitempty"`
 	LexicalWeight float64 `json:"lexical_weight,omitempty"`
 }
@@ -121,8 +178,8 @@ type candidate struct {
 
 // Search finds the chunks of the bot's sources closest to the query:
 // dense (the query's embedding against the VectorStore), lexical
-// (Storage's full-text index) or hybrid (both lists, fused by reciprocal
-// rank fusion), then loads the chunk texts and their documents in one
+// (Storage's full-text index) or hybrid (both lists, searched
+// concurrently and fused as SearchRequest.Fusion says), then loads the chunk texts and their documents in one
 // batch each. Every search is confined to the handle's tenant and the bot.
 //
 // The bot must exist in the tenant (ErrNotFound); a query-scoped handle
@@ -150,6 +207,9 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	if !req.Mode.Valid() {
 		v.Add("mode", "must be one of hybrid, dense, lexical")
 	}
+	if !req.Fusion.Valid() {
+		v.Add("fusion", "must be one of scores, rrf")
+	}
 	if req.RRFK < 0 {
 		v.Add("rrf_k", "must not be negative")
 	}
@@ -173,15 +233,7 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	if req.Mode == "" {
 		req.Mode = SearchHybrid
 	}
-	if req.RRFK == 0 {
-		req.RRFK = DefaultRRFK
-	}
-	if req.DenseWeight == 0 {
-		req.DenseWeight = 1
-	}
-	if req.LexicalWeight == 0 {
-		req.LexicalWeight = 1
-	}
+	req = hybridDefaults(req, isLexicalEmbedder(h.c.emb))
 	tenantID := h.p.TenantID
 	bot, err := h.c.store.GetBot(ctx, tenantID, req.BotID)
 	if err != nil {
@@ -198,32 +250,36 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 
 	var dense []vectorstore.Match
 	var lex []storage.LexicalMatch
-	if req.Mode != SearchLexical {
-		if err := h.c.ensureIndex(ctx); err != nil {
-			return nil, err
-		}
-		vecs, err := h.c.emb.Embed(ctx, []string{req.Query})
-		if err != nil {
-			return nil, fmt.Errorf("minirag: search: embed the query: %w", err)
-		}
-		if len(vecs) != 1 {
-			return nil, fmt.Errorf("minirag: search: embed the query: %w: %d vectors for 1 text", embed.ErrBadResponse, len(vecs))
-		}
-		dense, err = h.c.vec.Search(ctx, vectorstore.Query{
-			Vector: vecs[0], TopK: want,
-			Filter: vectorstore.Filter{TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("minirag: search: vector store: %w", err)
-		}
+	var denseErr, lexErr error
+	searchDense := func() {
+		dense, denseErr = h.searchDense(ctx, req, bot.ID, want)
 	}
-	if req.Mode != SearchDense {
-		lex, err = h.c.store.SearchLexical(ctx, storage.LexicalQuery{
+	searchLexical := func() {
+		lex, lexErr = h.c.store.SearchLexical(ctx, storage.LexicalQuery{
 			TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs, Text: req.Query, Limit: want, Language: bot.Language,
 		})
-		if err != nil {
-			return nil, fmt.Errorf("minirag: search: lexical: %w", err)
+		if lexErr != nil {
+			lexErr = fmt.Errorf("minirag: search: lexical: %w", lexErr)
 		}
+	}
+	switch req.Mode {
+	case SearchDense:
+		searchDense()
+	case SearchLexical:
+		searchLexical()
+	default:
+		// The two lists do not depend on each other: a hybrid search takes
+		// as long as the slower of the two, not their sum.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			searchLexical()
+		}()
+		searchDense()
+		<-done
+	}
+	if err := errors.Join(denseErr, lexErr); err != nil {
+		return nil, err
 	}
 
 	cands := fuse(dense, lex, req)
@@ -291,8 +347,68 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	return out, nil
 }
 
-// fuse merges the candidate lists by the request's mode, best first,
-// applying MinScore.
+// searchDense embeds the query and asks the VectorStore for the want
+// closest vectors of the bot (and sources).
+func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID string, want int) ([]vectorstore.Match, error) {
+	if err := h.c.ensureIndex(ctx); err != nil {
+		return nil, err
+	}
+	vecs, err := h.c.emb.Embed(ctx, []string{req.Query})
+	if err != nil {
+		return nil, fmt.Errorf("minirag: search: embed the query: %w", err)
+	}
+	if len(vecs) != 1 {
+		return nil, fmt.Errorf("minirag: search: embed the query: %w: %d vectors for 1 text", embed.ErrBadResponse, len(vecs))
+	}
+	dense, err := h.c.vec.Search(ctx, vectorstore.Query{
+		Vector: vecs[0], TopK: want,
+		Filter: vectorstore.Filter{TenantID: h.p.TenantID, BotID: botID, SourceIDs: req.SourceIDs},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("minirag: search: vector store: %w", err)
+	}
+	return dense, nil
+}
+
+// isLexicalEmbedder reports whether e's vectors measure shared surface
+// forms (words, word fragments) rather than meaning: embed/hashing, or an
+// embedder with a Lexical() bool method that returns true.
+func isLexicalEmbedder(e embed.Embedder) bool {
+	if l, ok := e.(interface{ Lexical() bool }); ok {
+		return l.Lexical()
+	}
+	_, ok := e.(*hashing.Embedder)
+	return ok
+}
+
+// hybridDefaults fills in the fusion settings left at zero (see Fusion
+// and SearchRequest): the fusion by the kind of embedder, then RRFK and
+// the weights.
+func hybridDefaults(req SearchRequest, lexicalEmbedder bool) SearchRequest {
+	if req.Fusion == "" {
+		req.Fusion = FusionRRF
+		if lexicalEmbedder {
+			req.Fusion = FusionScores
+		}
+	}
+	if req.RRFK == 0 {
+		req.RRFK = DefaultRRFK
+	}
+	dw, lw := 1.0, 1.0
+	if req.Fusion == FusionScores && lexicalEmbedder {
+		dw, lw = LexicalEmbedderDenseWeight, LexicalEmbedderLexicalWeight
+	}
+	if req.DenseWeight == 0 {
+		req.DenseWeight = dw
+	}
+	if req.LexicalWeight == 0 {
+		req.LexicalWeight = lw
+	}
+	return req
+}
+
+// fuse merges the candidate lists by the request's mode and fusion (the
+// request's defaults already filled in), best first, applying MinScore.
 func fuse(dense []vectorstore.Match, lex []storage.LexicalMatch, req SearchRequest) []candidate {
 	byID := make(map[string]*candidate, len(dense)+len(lex))
 	order := make([]*candidate, 0, len(dense)+len(lex))
@@ -317,14 +433,37 @@ func fuse(dense []vectorstore.Match, lex []storage.LexicalMatch, req SearchReque
 			c.lRank, c.lex = i+1, m.Score
 		}
 	}
-	k := float64(req.RRFK)
-	for _, c := range order {
-		switch req.Mode {
-		case SearchDense:
+	switch {
+	case req.Mode == SearchDense:
+		for _, c := range order {
 			c.score = c.dense
-		case SearchLexical:
+		}
+	case req.Mode == SearchLexical:
+		for _, c := range order {
 			c.score = c.lex
-		default:
+		}
+	case req.Fusion == FusionScores:
+		// Min-max over each list's candidates; the lists are best first.
+		var dHi, dLo, lHi, lLo float64
+		if len(dense) > 0 {
+			dHi, dLo = float64(dense[0].Score), float64(dense[len(dense)-1].Score)
+		}
+		if len(lex) > 0 {
+			lHi, lLo = lex[0].Score, lex[len(lex)-1].Score
+		}
+		wSum := req.DenseWeight + req.LexicalWeight
+		for _, c := range order {
+			if c.dRank > 0 {
+				c.score += req.DenseWeight * minMax(c.dense, dLo, dHi)
+			}
+			if c.lRank > 0 {
+				c.score += req.LexicalWeight * minMax(c.lex, lLo, lHi)
+			}
+			c.score /= wSum
+		}
+	default:
+		k := float64(req.RRFK)
+		for _, c := range order {
 			if c.dRank > 0 {
 				c.score += req.DenseWeight / (k + float64(c.dRank))
 			}
@@ -343,4 +482,13 @@ func fuse(dense []vectorstore.Match, lex []storage.LexicalMatch, req SearchReque
 	// Stable: ties keep the dense list's order, then the lexical list's.
 	sort.SliceStable(out, func(i, j int) bool { return out[i].score > out[j].score })
 	return out
+}
+
+// minMax maps x from [lo, hi] to [0, 1]; every x is 1 when hi == lo (a
+// list of one candidate, or of equal scores).
+func minMax(x, lo, hi float64) float64 {
+	if hi <= lo {
+		return 1
+	}
+	return (x - lo) / (hi - lo)
 }
