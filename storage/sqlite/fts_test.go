@@ -34,3 +34,16 @@ func TestFTSQueryScope(t *testing.T) {
 		t.Errorf("ftsQuery without words = %q, want empty", got)
 	}
 }
+
+func TestUniqueWhat(t *testing.T) {
+	for msg, want := range map[string]string{
+		"constraint failed: UNIQUE constraint failed: chunks.id (2067)":                         "duplicate chunk id",
+		"UNIQUE constraint failed: tenants.slug":                                                "tenant slug already used",
+		"constraint failed: UNIQUE constraint failed: users.tenant_id, users.email_norm (2067)": "email already used in the tenant",
+		"something else": "duplicate value",
+	} {
+		if got := uniqueWhat(msg); got != want {
+			t.Errorf("uniqueWhat(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}

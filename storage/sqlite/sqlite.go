@@ -263,10 +263,13 @@ func isFKViolation(err error) bool {
 // uniqueWhat names what a uniqueness violation duplicated, from SQLite's
 // message ("UNIQUE constraint failed: users.tenant_id, users.email_norm").
 func uniqueWhat(msg string) string {
-	_, cols, ok := strings.Cut(msg, "constraint failed: ")
-	if !ok {
+	// The driver's text may repeat the phrase ("constraint failed: UNIQUE
+	// constraint failed: chunks.id (2067)"): the columns follow the last.
+	i := strings.LastIndex(msg, "constraint failed: ")
+	if i < 0 {
 		return "duplicate value"
 	}
+	cols := msg[i+len("constraint failed: "):]
 	if i := strings.LastIndex(cols, " ("); i >= 0 {
 		cols = cols[:i]
 	}

@@ -275,3 +275,53 @@ func TestConcurrentOpens(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows, want %d", got, sqlite.SchemaVersionForTest())
 	}
 }
+
+// TestPutDocumentManyChunks stores a document of more chunks than one
+// INSERT statement writes, then replaces it with fewer.
+func TestPutDocumentManyChunks(t *testing.T) {
+	ctx := t.Context()
+	s, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, err := range []error{
+		s.CreateTenant(ctx, tenant("t")),
+		s.CreateBot(ctx, record.Bot{ID: "b", TenantID: "t", CreatedAt: now, UpdatedAt: now}),
+		s.CreateSource(ctx, record.Source{ID: "s", TenantID: "t", BotID: "b", Type: record.SourceText, Status: record.StatusPending}),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []int{600, 257, 3} {
+		d := record.Document{ID: "d-" + strconv.Itoa(n), TenantID: "t", SourceID: "s", Key: "big.md", Title: "Big"}
+		chunks := make([]record.Chunk, n)
+		for i := range chunks {
+			chunks[i] = record.Chunk{ID: "c" + strconv.Itoa(n) + "-" + strconv.Itoa(i), Ordinal: i,
+				Text: "part " + strconv.Itoa(i) + " word" + strconv.Itoa(n) + "x" + strconv.Itoa(i)}
+		}
+		stored, err := s.PutDocument(ctx, d, chunks)
+		if err != nil {
+			t.Fatalf("PutDocument of %d chunks: %v", n, err)
+		}
+		got, err := s.ListChunks(ctx, "t", stored.ID)
+		if err != nil || len(got) != n {
+			t.Fatalf("ListChunks after PutDocument of %d chunks: %d chunks, %v", len(got), n, err)
+		}
+		for i, c := range got {
+			if c.ID != chunks[i].ID || c.Ordinal != i || c.Text != chunks[i].Text || c.DocumentID != stored.ID {
+				t.Fatalf("chunk %d of %d: got %+v, want %+v", i, n, c, chunks[i])
+			}
+		}
+		m, err := s.SearchLexical(ctx, storage.LexicalQuery{TenantID: "t", Text: "word" + strconv.Itoa(n) + "x" + strconv.Itoa(n-1)})
+		if err != nil || len(m) != 1 || m[0].ChunkID != chunks[n-1].ID {
+			t.Fatalf("SearchLexical for the last of %d chunks: %v, %v", n, m, err)
+		}
+	}
+	all, err := s.SearchLexical(ctx, storage.LexicalQuery{TenantID: "t", Text: "part", Limit: 1000})
+	if err != nil || len(all) != 3 {
+		t.Fatalf("SearchLexical after the last replacement: %d matches, %v; want the 3 chunks left", len(all), err)
+	}
+}

@@ -30,6 +30,11 @@
 // claimers, retries), transactions, parallel writers, cancelled contexts,
 // and that returned records share no memory with the store.
 //
+// Optional capabilities are checked when the store offers them and their
+// subtests skipped otherwise: storage.DocumentBatcher (PutDocuments: the
+// same results as PutDocument one by one, all or nothing, errors that name
+// the failing item, batches larger than one statement, use inside InTx).
+//
 // The suite uses only the standard library's testing package. Times are
 // compared after truncation to microseconds and must come back in UTC.
 // Failure messages name the method and what differed.
@@ -90,6 +95,7 @@ var areas = []struct {
 	{"Documents", testDocuments},
 	{"PutDocumentReplace", testPutDocumentReplace},
 	{"PutDocumentAtomic", testPutDocumentAtomic},
+	{"PutDocuments", testPutDocuments}, // optional: storage.DocumentBatcher
 	{"GetChunks", testGetChunks},
 	{"Lexical", testLexical},
 	{"LexicalHostileQueries", testLexicalHostile},
