@@ -226,3 +226,57 @@ func TestFusions(t *testing.T) {
 		t.Errorf("MinMax single = %+v", got)
 	}
 }
+
+// TestListsTune builds the lists of four questions by hand: on every
+// question lexical ranks the labeled document 2nd and dense 1st, except on
+// the 3rd question (odd half), where dense misses it.
+func TestListsTune(t *testing.T) {
+	qs := []Question{
+		{ID: "q1", Question: "a", Document: "right.md", Passage: "yes"},
+		{ID: "q2", Question: "b", Document: "right.md"},
+		{ID: "q3", Question: "c", Document: "right.md", Passage: "yes"},
+		{ID: "q4", Question: "d", Document: "right.md"},
+	}
+	right := Hit{Document: "right.md", ChunkID: "r", Text: "yes", Score: 1}
+	wrong := Hit{Document: "wrong.md", ChunkID: "w", Text: "no", Score: 2}
+	l := &Lists{Depth: 2, qs: qs}
+	for i := range qs {
+		l.lex = append(l.lex, []Hit{wrong, right})
+		if i == 2 {
+			l.dense = append(l.dense, []Hit{wrong})
+		} else {
+			l.dense = append(l.dense, []Hit{right, wrong})
+		}
+	}
+	if s := l.Score(DenseAlone, AllQuestions); s.Document.Recall10 != 0.75 || s.Document.MRR10 != 0.75 || s.Passage.N != 2 || s.Passage.Recall10 != 0.5 {
+		t.Errorf("dense alone: %+v", s)
+	}
+	if s := l.Score(LexicalAlone, OddHalf); s.Document.N != 2 || s.Document.MRR10 != 0.5 || s.Document.Recall5 != 1 {
+		t.Errorf("lexical alone, odd half: %+v", s)
+	}
+	// Odd half (q1, q3): dense has recall 0.5 and MRR@10 (1 + 0)/2 = 0.5,
+	// lexical recall 1 and MRR@10 (1/2 + 1/2)/2 = 0.5; only lexical is not
+	// worse than the best of both on every metric.
+	family := []Fusion{DenseAlone, LexicalAlone}
+	if pick, met := l.Tune(family, OddHalf); pick != 1 || !met {
+		t.Errorf("tune on odd: pick %d met %v, want lexical (1), met", pick, met)
+	}
+	// On the even half dense is perfect; lexical is worse on MRR@10.
+	if pick, met := l.Tune(family, EvenHalf); pick != 0 || !met {
+		t.Errorf("tune on even: pick %d met %v, want dense (0), met", pick, met)
+	}
+	// A family where nothing meets the invariant: the highest MRR@10.
+	weak := Fusion{Name: "weak", Fuse: func(_, _ []Hit) []Hit { return []Hit{wrong, wrong, right} }}
+	if pick, met := l.Tune([]Fusion{weak, LexicalAlone}, EvenHalf); pick != 1 || met {
+		t.Errorf("tune without a qualifying fusion: pick %d met %v, want 1, not met", pick, met)
+	}
+	table := l.SplitStudy(map[string][]Fusion{"singles": family})
+	for _, want := range []string{"| singles | odd | lexical alone | 1.000 / 1.000 / 0.500 ✓ |", "| singles | even | dense alone |"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("split study lacks %q:\n%s", want, table)
+		}
+	}
+	if tb := l.Table(nil); !strings.Contains(tb, "| dense alone | 0.750 | 0.750 | 0.750 |") {
+		t.Errorf("table:\n%s", tb)
+	}
+}

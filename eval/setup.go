@@ -22,9 +22,10 @@ type Env struct {
 	Source minirag.Source
 	// Ingest is what the ingestion did.
 	Ingest minirag.IngestResult
-	// RRFK, DenseWeight and LexicalWeight, when not zero, are passed on
-	// with every search (hybrid fusion settings; zero means the SDK's
-	// defaults). For exploring fusion, not for the reported figures.
+	// Fusion, RRFK, DenseWeight and LexicalWeight, when not zero, are
+	// passed on with every search (hybrid fusion settings; zero means the
+	// SDK's defaults). For exploring fusion, not for the reported figures.
+	Fusion                     minirag.Fusion
 	RRFK                       int
 	DenseWeight, LexicalWeight float64
 	// keys maps a document ID to its path relative to the corpus root.
@@ -115,7 +116,7 @@ func (e *Env) Documents() map[string]bool {
 func (e *Env) Search(ctx context.Context, query string, mode minirag.SearchMode, topK int) ([]Hit, error) {
 	res, err := e.Tenant.Search(ctx, minirag.SearchRequest{
 		BotID: e.BotID, Query: query, TopK: topK, Mode: mode,
-		RRFK: e.RRFK, DenseWeight: e.DenseWeight, LexicalWeight: e.LexicalWeight,
+		Fusion: e.Fusion, RRFK: e.RRFK, DenseWeight: e.DenseWeight, LexicalWeight: e.LexicalWeight,
 	})
 	if err != nil {
 		return nil, err

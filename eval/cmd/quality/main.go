@@ -40,6 +40,7 @@ func main() {
 	flag.BoolVar(&o.study, "fusion", false, "also study other fusions of the dense and lexical rankings, offline (exploration)")
 	flag.StringVar(&o.embedModel, "embed-model", "", "embedding model on an OpenAI-compatible endpoint (default: the offline hashing embedder)")
 	flag.StringVar(&o.embedURL, "embed-url", "", "base URL of the embedding endpoint, up to /v1 (default: OpenAI's)")
+	flag.StringVar(&o.fusion, "hybrid-fusion", "", "hybrid: fusion, scores or rrf (empty: the SDK default for the embedder)")
 	flag.IntVar(&o.rrfK, "rrf-k", 0, "hybrid: reciprocal rank fusion constant (0: the SDK default)")
 	flag.Float64Var(&o.denseWeight, "dense-weight", 0, "hybrid: weight of the dense ranking (0: the SDK default)")
 	flag.Float64Var(&o.lexicalWeight, "lexical-weight", 0, "hybrid: weight of the lexical ranking (0: the SDK default)")
@@ -60,6 +61,7 @@ type options struct {
 	// embedURL (embed/openai), authenticated with apiKey if not empty.
 	embedModel, embedURL, apiKey string
 	// Hybrid fusion settings; zero means the SDK's defaults.
+	fusion                     string
 	rrfK                       int
 	denseWeight, lexicalWeight float64
 }
@@ -90,10 +92,10 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	}
 	defer env.Close()
 	ingested := time.Since(start)
-	env.RRFK, env.DenseWeight, env.LexicalWeight = o.rrfK, o.denseWeight, o.lexicalWeight
-	if o.rrfK != 0 || o.denseWeight != 0 || o.lexicalWeight != 0 {
-		fmt.Fprintf(w, "Hybrid fusion settings: rrf_k=%d dense_weight=%g lexical_weight=%g (0 = default).\n\n",
-			o.rrfK, o.denseWeight, o.lexicalWeight)
+	env.Fusion, env.RRFK, env.DenseWeight, env.LexicalWeight = minirag.Fusion(o.fusion), o.rrfK, o.denseWeight, o.lexicalWeight
+	if o.fusion != "" || o.rrfK != 0 || o.denseWeight != 0 || o.lexicalWeight != 0 {
+		fmt.Fprintf(w, "Hybrid fusion settings: fusion=%q rrf_k=%d dense_weight=%g lexical_weight=%g (empty or 0 = default).\n\n",
+			o.fusion, o.rrfK, o.denseWeight, o.lexicalWeight)
 	}
 	start = time.Now()
 	rep, err := eval.Run(ctx, env.Search, qs, eval.Modes, o.topK)
@@ -116,14 +118,25 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		}
 	}
 	if o.study {
-		table, err := eval.FusionStudy(ctx, env.Search, qs, 40, []eval.Fusion{
-			eval.RRF(60, 1, 1), eval.RRF(60, 1, 2), eval.RRF(60, 1, 3), eval.RRF(10, 1, 2),
-			eval.MinMax(0.5), eval.MinMax(0.6), eval.MinMax(0.7), eval.MinMax(0.8), eval.MinMax(0.9),
-		})
+		lists, err := eval.FetchLists(ctx, env.Search, qs, 40)
 		if err != nil {
 			return err
 		}
-		fmt.Fprint(w, "Fusion study (exploration; settings picked on this set are fitted to it):\n\n", table, "\n")
+		var minMax, rrf60, rrf10 []eval.Fusion
+		for i := 10; i <= 19; i++ {
+			minMax = append(minMax, eval.MinMax(float64(i)/20))
+		}
+		for w := 1.0; w <= 5; w++ {
+			rrf60 = append(rrf60, eval.RRF(60, 1, w))
+			rrf10 = append(rrf10, eval.RRF(10, 1, w))
+		}
+		fmt.Fprint(w, "Fusion study (exploration; settings picked on this set are fitted to it):\n\n",
+			lists.Table(append(append(append([]eval.Fusion{}, rrf60[:3]...), rrf10[1], rrf10[4]), minMax...)), "\n")
+		fmt.Fprint(w, "Tuned on one half, checked on the other:\n\n", lists.SplitStudy(map[string][]eval.Fusion{
+			"min-max scores, lexical weight 0.50–0.95 by 0.05": minMax,
+			"RRF k=60, lexical weight 1–5":                     rrf60,
+			"RRF k=10, lexical weight 1–5":                     rrf10,
+		}), "\n")
 	}
 	return nil
 }
