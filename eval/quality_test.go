@@ -1,11 +1,16 @@
 package eval
 
 import (
+	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/minirag/minirag"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/storage/sqlite"
 )
 
 // floors are sanity bounds, well below the measured figures (see
@@ -21,6 +26,12 @@ var floors = map[minirag.SearchMode]struct{ docRecall10, docMRR10, passRecall10 
 // stack, asks every labeled question in every mode (top 10), logs the
 // tables, and checks the sanity floors and the invariant: hybrid is
 // not worse than the best single mode.
+//
+// The stack is minirag.Open's, with its SQLite store wrapped by
+// lexicalMemo, so that each question's full-text search runs once for the
+// lexical and the hybrid modes (the test's cost under -race); the test
+// checks on a sample of questions that the memo answers what the store
+// does.
 func TestRetrievalQuality(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
 		t.Skipf("retrieval quality needs the shared corpus at %s (relative to eval/): %v", corpusDir, err)
@@ -31,7 +42,15 @@ func TestRetrievalQuality(t *testing.T) {
 		t.Fatalf("the labeled set does not match the corpus: %v", err)
 	}
 	start := time.Now()
-	env, err := Setup(ctx, corpusDir, t.TempDir())
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "eval.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	memo, err := newLexicalMemo(st)
+	if err != nil {
+		t.Fatal(errors.Join(err, st.Close()))
+	}
+	env, err := Setup(ctx, corpusDir, t.TempDir(), minirag.WithConfig(func(c *minirag.Config) { c.Storage = memo }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +71,20 @@ func TestRetrievalQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d documents, %d chunks, ingested in %s; %d searches in %s\n%s",
+	t.Logf("%d documents, %d chunks, ingested in %s; %d searches (%d full-text queries) in %s\n%s",
 		env.Ingest.Documents, env.Ingest.Chunks, ingested.Round(time.Millisecond),
-		len(qs)*len(Modes), time.Since(start).Round(time.Millisecond), rep.Markdown())
+		len(qs)*len(Modes), len(memo.cache), time.Since(start).Round(time.Millisecond), rep.Markdown())
+
+	t.Run("memo answers what the store does", func(t *testing.T) {
+		for i := 0; i < len(qs); i += 13 {
+			for _, limit := range []int{20, 40} {
+				q := storage.LexicalQuery{TenantID: env.Tenant.TenantID(), BotID: env.BotID, Text: strings.TrimSpace(qs[i].Question), Limit: limit}
+				if err := memo.checkPrefix(ctx, q); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
 
 	t.Run("floors", func(t *testing.T) {
 		for _, m := range rep.Modes {

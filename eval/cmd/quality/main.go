@@ -6,7 +6,8 @@
 //
 //	go run ./eval/cmd/quality                   # corpus at ../shared/corpus/prometheus-docs
 //	go run ./eval/cmd/quality -corpus DIR -misses
-//	go run ./eval/cmd/quality -fusion          # also compare other fusions, offline
+//	go run ./eval/cmd/quality -fusion          # also compare other fusions, offline, and tune on half the set
+//	go run ./eval/cmd/quality -hybrid-fusion rrf -rrf-k 60   # measure hybrid with other settings
 //	MINIRAG_EMBED_API_KEY=... go run ./eval/cmd/quality -embed-model text-embedding-3-small
 //	go run ./eval/cmd/quality -embed-url http://localhost:11434/v1 -embed-model nomic-embed-text
 //
