@@ -76,12 +76,12 @@ func TestRetrievalQuality(t *testing.T) {
 		len(qs)*len(Modes), len(memo.cache), time.Since(start).Round(time.Millisecond), rep.Markdown())
 
 	t.Run("memo answers what the store does", func(t *testing.T) {
+		// Lexical mode asks for 20 matches, which the memo answers from the
+		// 40 that hybrid asked for.
 		for i := 0; i < len(qs); i += 13 {
-			for _, limit := range []int{20, 40} {
-				q := storage.LexicalQuery{TenantID: env.Tenant.TenantID(), BotID: env.BotID, Text: strings.TrimSpace(qs[i].Question), Limit: limit}
-				if err := memo.checkPrefix(ctx, q); err != nil {
-					t.Error(err)
-				}
+			q := storage.LexicalQuery{TenantID: env.Tenant.TenantID(), BotID: env.BotID, Text: strings.TrimSpace(qs[i].Question), Limit: 20}
+			if err := memo.checkPrefix(ctx, q); err != nil {
+				t.Error(err)
 			}
 		}
 	})
