@@ -78,9 +78,12 @@ const (
 func (f Fusion) Valid() bool { return f == "" || f == FusionScores || f == FusionRRF }
 
 // Default hybrid weights of FusionScores over a lexical embedder (see
-// Fusion): chosen on half of the labeled set of package eval.
+// Fusion): chosen on half of the labeled set of package eval, checked on
+// the other half (docs/QUALITY.md).
 const (
-	LexicalEmbedderDenseWeight   = 0.15
+	// LexicalEmbedderDenseWeight is the default DenseWeight.
+	LexicalEmbedderDenseWeight = 0.15
+	// LexicalEmbedderLexicalWeight is the default LexicalWeight.
 	LexicalEmbedderLexicalWeight = 0.85
 )
 
@@ -179,8 +182,9 @@ type candidate struct {
 // Search finds the chunks of the bot's sources closest to the query:
 // dense (the query's embedding against the VectorStore), lexical
 // (Storage's full-text index) or hybrid (both lists, searched
-// concurrently and fused as SearchRequest.Fusion says), then loads the chunk texts and their documents in one
-// batch each. Every search is confined to the handle's tenant and the bot.
+// concurrently and fused as SearchRequest.Fusion says), then loads the
+// chunk texts and their documents in one batch each. Every search is
+// confined to the handle's tenant and the bot.
 //
 // The bot must exist in the tenant (ErrNotFound); a query-scoped handle
 // limited to other bots gets ErrForbidden. An empty query is

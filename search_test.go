@@ -3,6 +3,9 @@ package minirag
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -10,6 +13,7 @@ import (
 
 	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/embed/hashing"
+	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -167,4 +171,56 @@ func TestSearchHybridListError(t *testing.T) {
 	assert.Contains(t, err.Error(), "minirag: search: embed the query")
 	lx := searchTexts(t, h, SearchRequest{BotID: bot.ID, Query: "espresso", Mode: SearchLexical})
 	assert.Len(t, lx, 1, "lexical mode does not embed")
+}
+
+// Over the embedded stack's hashing embedder, hybrid search fuses
+// normalized scores (0 to 1), the lexical ranking weighted 0.85; Fusion
+// asks for reciprocal rank fusion instead.
+func ExampleTenantHandle_Search() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "minirag-search-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	c, err := Open(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	b, err := c.CreateTenant(ctx, CreateTenantParams{Name: "Acme", Slug: "acme", OwnerEmail: "owner@acme.example"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := c.Tenant(b.Tenant.ID)
+	bot, err := h.CreateBot(ctx, BotParams{Name: "Helpdesk"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, doc := range []struct{ title, text string }{
+		{"Backups", "A backup of every project is written each night and kept for 30 days."},
+		{"Billing", "Invoices are sent on the first day of the month and kept for ten years."},
+	} {
+		src, err := h.CreateSource(ctx, SourceParams{BotID: bot.ID, Name: doc.title, Type: SourceText, Config: loader.TextConfig{Title: doc.title, Content: doc.text}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if _, err := h.Ingest(ctx, src.ID, IngestOptions{}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	for _, f := range []Fusion{"", FusionRRF} {
+		rs, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: "how long are backups kept?", Fusion: f})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("fusion %q:", f)
+		for _, r := range rs {
+			fmt.Printf(" %s %.3f", r.DocumentTitle, r.Score)
+		}
+		fmt.Println()
+	}
+	// Output:
+	// fusion "": Backups 1.000 Billing 0.000
+	// fusion "rrf": Backups 0.033 Billing 0.032
 }
