@@ -279,4 +279,21 @@ func TestListsTune(t *testing.T) {
 	if tb := l.Table(nil); !strings.Contains(tb, "| dense alone | 0.750 | 0.750 | 0.750 |") {
 		t.Errorf("table:\n%s", tb)
 	}
+	// First half: q1, q2; second half: q3, q4 (dense misses q3).
+	if s := l.Score(DenseAlone, SecondHalf).Document; s.N != 2 || s.Recall10 != 0.5 {
+		t.Errorf("dense alone, second half: %+v", s)
+	}
+	if s := l.Score(DenseAlone, FirstHalf).Document; s.N != 2 || s.MRR10 != 1 {
+		t.Errorf("dense alone, first half: %+v", s)
+	}
+	halves := l.Halves([]Fusion{LexicalAlone})
+	for _, want := range []string{
+		"| lexical alone | second (2) | 1.000 / 1.000 / 0.500 ✓ | 1.000 / 1.000 / 0.500 |",
+		"| lexical alone | first (2) | 1.000 / 1.000 / 0.500 ✗ | 1.000 / 1.000 / 1.000 |",
+		"| lexical alone | all (4) |",
+	} {
+		if !strings.Contains(halves, want) {
+			t.Errorf("halves lack %q:\n%s", want, halves)
+		}
+	}
 }

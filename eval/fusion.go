@@ -116,10 +116,30 @@ const (
 	// AllQuestions is the whole set.
 	AllQuestions = -1
 	// OddHalf holds the 1st, 3rd, 5th… questions (q001, q003…), EvenHalf
-	// the 2nd, 4th…
+	// the 2nd, 4th…: both spread over every part of the corpus.
 	OddHalf  = 0
 	EvenHalf = 1
+	// FirstHalf holds the first ⌈n/2⌉ questions, SecondHalf the rest: as
+	// the file follows the corpus, they cover different documents.
+	FirstHalf  = 2
+	SecondHalf = 3
 )
+
+// in reports whether the i-th of n questions belongs to half.
+func in(half, i, n int) bool {
+	switch half {
+	case OddHalf, EvenHalf:
+		return i%2 == half
+	case FirstHalf:
+		return i < (n+1)/2
+	case SecondHalf:
+		return i >= (n+1)/2
+	}
+	return true
+}
+
+// halfNames name the halves in the study's tables.
+var halfNames = map[int]string{OddHalf: "odd", EvenHalf: "even", FirstHalf: "first", SecondHalf: "second"}
 
 // FusionScores are what one fusion scored on some questions: document and
 // passage level, top 10.
@@ -127,12 +147,12 @@ type FusionScores struct {
 	Document, Passage Scores
 }
 
-// Score scores fusion f on the questions of half (AllQuestions, OddHalf or
-// EvenHalf), top 10 of the fused list.
+// Score scores fusion f on the questions of half (AllQuestions or one of
+// the halves), top 10 of the fused list.
 func (l *Lists) Score(f Fusion, half int) FusionScores {
 	var docRanks, passRanks []int
 	for i, q := range l.qs {
-		if half != AllQuestions && i%2 != half {
+		if !in(half, i, len(l.qs)) {
 			continue
 		}
 		dr, pr := 0, 0
@@ -220,15 +240,14 @@ func (l *Lists) Table(fusions []Fusion) string {
 
 // SplitStudy tunes each family on one half (Tune) and reports the pick on
 // the other half and on the whole set, next to the best single mode, for
-// both directions (tune on odd, check on even; tune on even, check on
-// odd). It returns a markdown table.
+// both splits (odd/even positions, first/second half of the file) in both
+// directions. It returns a markdown table.
 func (l *Lists) SplitStudy(families map[string][]Fusion) string {
 	names := make([]string, 0, len(families))
 	for n := range families {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	halfName := map[int]string{OddHalf: "odd", EvenHalf: "even"}
 	var b strings.Builder
 	b.WriteString("Document level: R@5 / R@10 / MRR@10. \"best single\" is, metric by metric, the better of dense and lexical on the same questions; ✓ when the pick is not worse on all three.\n\n")
 	b.WriteString("| family | tuned on | pick | tuning half | held-out half | best single (held-out) | all | best single (all) |\n")
@@ -241,14 +260,40 @@ func (l *Lists) SplitStudy(families map[string][]Fusion) string {
 		return " ✗"
 	}
 	for _, n := range names {
-		for _, tune := range []int{OddHalf, EvenHalf} {
-			held := 1 - tune
+		for _, split := range [][2]int{{OddHalf, EvenHalf}, {EvenHalf, OddHalf}, {FirstHalf, SecondHalf}, {SecondHalf, FirstHalf}} {
+			tune, held := split[0], split[1]
 			i, met := l.Tune(families[n], tune)
 			f := families[n][i]
 			t, h, a := l.Score(f, tune).Document, l.Score(f, held).Document, l.Score(f, AllQuestions).Document
 			bh, ba := l.bestSingle(held), l.bestSingle(AllQuestions)
-			fmt.Fprintf(&b, "| %s | %s | %s | %s%s | %s%s | %s | %s%s | %s |\n", n, halfName[tune], f.Name,
+			fmt.Fprintf(&b, "| %s | %s | %s | %s%s | %s%s | %s | %s%s | %s |\n", n, halfNames[tune], f.Name,
 				f3(t), mark(met), f3(h), mark(notWorse(h, bh)), f3(bh), f3(a), mark(notWorse(a, ba)), f3(ba))
+		}
+	}
+	return b.String()
+}
+
+// Halves reports fusions on each half of both splits and on the whole
+// set, next to the best single mode there, as a markdown table (document
+// level).
+func (l *Lists) Halves(fusions []Fusion) string {
+	var b strings.Builder
+	b.WriteString("Document level: R@5 / R@10 / MRR@10; ✓ when not worse than the best single mode on all three.\n\n")
+	b.WriteString("| fusion | questions | fusion | best single |\n|---|---|---|---|\n")
+	for _, f := range fusions {
+		for _, half := range []int{OddHalf, EvenHalf, FirstHalf, SecondHalf, AllQuestions} {
+			name, ok := halfNames[half]
+			if !ok {
+				name = "all"
+			}
+			s, best := l.Score(f, half).Document, l.bestSingle(half)
+			ok = notWorse(s, best)
+			mark := " ✗"
+			if ok {
+				mark = " ✓"
+			}
+			fmt.Fprintf(&b, "| %s | %s (%d) | %.3f / %.3f / %.3f%s | %.3f / %.3f / %.3f |\n", f.Name, name, s.N,
+				s.Recall5, s.Recall10, s.MRR10, mark, best.Recall5, best.Recall10, best.MRR10)
 		}
 	}
 	return b.String()

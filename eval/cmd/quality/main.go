@@ -138,6 +138,8 @@ func run(ctx context.Context, w io.Writer, o options) error {
 			"RRF k=60, lexical weight 1–5":                     rrf60,
 			"RRF k=10, lexical weight 1–5":                     rrf10,
 		}), "\n")
+		def := eval.MinMax(minirag.LexicalEmbedderLexicalWeight / (minirag.LexicalEmbedderDenseWeight + minirag.LexicalEmbedderLexicalWeight))
+		fmt.Fprint(w, "The SDK's default over a lexical embedder, on every half:\n\n", lists.Halves([]eval.Fusion{def}), "\n")
 	}
 	return nil
 }
