@@ -120,7 +120,7 @@ func TestAskCitesWhatTheAnswerUses(t *testing.T) {
 		Model:        "gpt-test", Temperature: 0.2, MaxTokens: 300, BaseURL: srv.URL,
 		Credentials: &Credentials{APIKey: "sk-ask-secret", Headers: map[string]string{"X-Org": "org-secret-header"}},
 	})
-	ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "How long does Prometheus keep its storage data?"})
+	ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "How long is the retention of samples on disk?"})
 	require.NoError(t, err)
 
 	assert.Equal(t, "Retention is 15 days [2], blocks are compacted [2][1, 2] and [9] is not a passage.", ans.Text)
