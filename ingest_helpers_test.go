@@ -49,6 +49,13 @@ func (e *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 	return v, err
 }
 
+// Lexical forwards the optional capability of the wrapped embedder (see
+// package embed), as a wrapper should.
+func (e *countingEmbedder) Lexical() bool {
+	l, ok := e.Embedder.(interface{ Lexical() bool })
+	return ok && l.Lexical()
+}
+
 func (e *countingEmbedder) set(fn func(e *countingEmbedder)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -516,7 +516,8 @@ func TestSearchModesAndFilters(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	hy := searchTexts(t, h, SearchRequest{BotID: bot.ID, Query: "espresso machine descaling"})
+	// Reciprocal rank fusion, asked for: first in both lists scores 2/61.
+	hy := searchTexts(t, h, SearchRequest{BotID: bot.ID, Query: "espresso machine descaling", Fusion: FusionRRF})
 	require.Len(t, hy, 2, "the other bot's chunk is not found")
 	assert.Equal(t, s1.ID, hy[0].SourceID)
 	assert.Equal(t, []string{FoundByDense, FoundByLexical}, hy[0].FoundBy)

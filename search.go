@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/minirag/minirag/embed"
-	"github.com/minirag/minirag/embed/hashing"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
@@ -41,8 +40,9 @@ func (m SearchMode) Valid() bool {
 // The default (SearchRequest.Fusion empty) depends on the embedder,
 // because how much the dense ranking adds depends on what it measures:
 //
-//   - a lexical embedder (embed/hashing, the embedded stack's default, or
-//     any embedder with a Lexical() bool method that returns true) makes
+//   - a lexical embedder (one with the optional method Lexical() bool of
+//     package embed returning true, as embed/hashing, the embedded stack's
+//     default, does; a wrapper must forward it) makes
 //     vectors of shared words and word fragments, a weaker copy of what the
 //     lexical index already ranks (no inverse document frequency): the
 //     default is FusionScores with weights dense 0.15, lexical 0.85, so
@@ -375,14 +375,13 @@ func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID
 }
 
 // isLexicalEmbedder reports whether e's vectors measure shared surface
-// forms (words, word fragments) rather than meaning: embed/hashing, or an
-// embedder with a Lexical() bool method that returns true.
+// forms (words, word fragments) rather than meaning: e has the optional
+// capability Lexical() bool of package embed (embed/hashing has it) and
+// it returns true. The capability, not the concrete type, is tested, so a
+// wrapper (a cache, a counter) keeps the default by forwarding the method.
 func isLexicalEmbedder(e embed.Embedder) bool {
-	if l, ok := e.(interface{ Lexical() bool }); ok {
-		return l.Lexical()
-	}
-	_, ok := e.(*hashing.Embedder)
-	return ok
+	l, ok := e.(interface{ Lexical() bool })
+	return ok && l.Lexical()
 }
 
 // hybridDefaults fills in the fusion settings left at zero (see Fusion

@@ -3,6 +3,22 @@
 // Implementations: embed/hashing (offline, deterministic, lexical: the
 // embedded stack's default) and embed/openai (any OpenAI-compatible
 // endpoint: OpenAI, a LiteLLM proxy, Ollama, vLLM).
+//
+// # Optional capabilities
+//
+// An Embedder may also have this method, found by type assertion so that
+// the interface stays small:
+//
+//	Lexical() bool
+//
+// Lexical reports that the embedder's vectors measure shared words and
+// word fragments rather than meaning (embed/hashing returns true). Hybrid
+// search in package minirag then fuses by normalized scores with the
+// lexical ranking weighted higher, instead of reciprocal rank fusion (see
+// minirag.Fusion). An embedder without the method is taken as semantic. A
+// wrapper around an Embedder (a cache, a rate limiter, a counter) should
+// forward Lexical when the embedder it wraps has it; embedding the
+// interface type alone does not.
 package embed
 
 import (

@@ -132,6 +132,12 @@ func (e *Embedder) Dimensions() int { return e.dims }
 // followed by "-nobigrams" and "-nochars" when those are set.
 func (e *Embedder) Model() string { return e.model }
 
+// Lexical reports true: this embedder's vectors are lexical (shared words
+// and word fragments, not meaning), so hybrid search weights the lexical
+// ranking higher (see minirag.Fusion). It is the optional capability
+// described in package embed.
+func (*Embedder) Lexical() bool { return true }
+
 // Embed implements embed.Embedder. It never calls out and fails only when
 // ctx is done. The vectors share one allocation; each has its own capacity,
 // so appending to one never writes into another.

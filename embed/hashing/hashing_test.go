@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/embed/hashing"
 	"github.com/minirag/minirag/record"
 )
@@ -103,6 +104,15 @@ func TestDefaultsAndModel(t *testing.T) {
 		assert.False(t, seen[m], m)
 		seen[m] = true
 	}
+}
+
+// TestLexicalCapability: the embedder declares the optional capability of
+// package embed through an interface, as search detects it.
+func TestLexicalCapability(t *testing.T) {
+	var e embed.Embedder = newEmbedder(t, hashing.Config{Dimensions: 64})
+	l, ok := e.(interface{ Lexical() bool })
+	require.True(t, ok, "*hashing.Embedder has Lexical() bool")
+	assert.True(t, l.Lexical())
 }
 
 func TestInvalidDimensions(t *testing.T) {
