@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/minirag/minirag/chunk"
 	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/internal/fernet"
 	"github.com/minirag/minirag/loader"
+	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
 )
@@ -147,9 +149,19 @@ func New(cfg Config) (*Client, error) {
 		c.nowFn = time.Now
 	}
 	if len(cfg.EncryptionKeys) > 0 {
+		var v record.ValidationError
+		for i, key := range cfg.EncryptionKeys {
+			if msg := encryptionKeyProblem(key); msg != "" {
+				v.Add(fmt.Sprintf("encryption_keys[%d]", i), msg)
+			}
+		}
+		if err := v.Err(); err != nil {
+			return nil, fmt.Errorf("minirag: Config.EncryptionKeys: %w", err)
+		}
 		k, err := fernet.ParseKeys(cfg.EncryptionKeys)
 		if err != nil {
-			return nil, fmt.Errorf("minirag: Config.EncryptionKeys: %w", err)
+			// Not reached: every key was checked above.
+			return nil, fmt.Errorf("minirag: Config.EncryptionKeys: %w", record.Invalid("encryption_keys", "cannot be parsed"))
 		}
 		c.keys = k
 	}
@@ -169,6 +181,35 @@ func GenerateEncryptionKey() (string, error) {
 		return "", fmt.Errorf("minirag: %w", err)
 	}
 	return k, nil
+}
+
+// ValidateEncryptionKey reports whether key can be one of
+// Config.EncryptionKeys: a Fernet key, the URL-safe base64 encoding of 32
+// bytes (GenerateEncryptionKey's format; standard base64 and 64 hex
+// digits are accepted too). A bad key is a *ValidationError (matching
+// ErrInvalidInput) naming the field "encryption_key"; the error never
+// holds the key. New reports the same problems for each bad key, naming
+// "encryption_keys[i]".
+func ValidateEncryptionKey(key string) error {
+	if msg := encryptionKeyProblem(key); msg != "" {
+		return record.Invalid("encryption_key", msg)
+	}
+	return nil
+}
+
+// encryptionKeyProblem says what is wrong with key, or "" when it is a
+// valid Fernet key. The message never holds the key.
+func encryptionKeyProblem(key string) string {
+	switch {
+	case key == "":
+		return "is empty"
+	case strings.TrimSpace(key) != key:
+		return "has leading or trailing white space"
+	}
+	if _, err := fernet.ParseKeys([]string{key}); err != nil {
+		return "is not a Fernet key (URL-safe base64 of 32 bytes, see GenerateEncryptionKey)"
+	}
+	return ""
 }
 
 // Storage returns the Client's Storage, for maintenance and for code that

@@ -102,9 +102,15 @@ func Open(ctx context.Context, dir string, opts ...OpenOption) (*Client, error) 
 		return nil, fmt.Errorf("minirag: open: %w", err)
 	}
 	if !o.keys {
-		key, err := loadOrCreateSecret(filepath.Join(dir, OpenKeyFile), GenerateEncryptionKey)
+		path := filepath.Join(dir, OpenKeyFile)
+		key, err := loadOrCreateSecret(path, GenerateEncryptionKey)
 		if err != nil {
 			return nil, err
+		}
+		// A damaged key file is named as such, not as a bad
+		// Config.EncryptionKeys.
+		if err := ValidateEncryptionKey(key); err != nil {
+			return nil, fmt.Errorf("minirag: open: %s: %w", path, err)
 		}
 		o.cfg.EncryptionKeys = []string{key}
 	}
