@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,9 +54,25 @@ type IngestOptions struct {
 	// into one Embed call; 0 means DefaultEmbedBatchSize.
 	BatchSize int
 	// Force chunks and embeds every document again, changed or not (to
-	// rebuild an index, or after changing the chunker).
+	// rebuild an index, or after changing the chunker). A change of
+	// embedding model needs no Force: see MetadataEmbeddingModel.
 	Force bool
 }
+
+// Document metadata ingestion records on every document it writes (beside
+// the loader's metadata, which cannot set these keys): the embedding space
+// its chunks were embedded in. A stored document whose recorded space is
+// not the Client's embedder's (Model and Dimensions) is chunked and
+// embedded again by the next Ingest even though its text is unchanged, so
+// that switching the embedder (a new vector space, an empty index) fills
+// the new index; a document without them (written before they existed)
+// is likewise embedded again once.
+const (
+	// MetadataEmbeddingModel holds embed.Embedder.Model().
+	MetadataEmbeddingModel = "embedding_model"
+	// MetadataEmbeddingDims holds the vector size, in decimal.
+	MetadataEmbeddingDims = "embedding_dims"
+)
 
 // IngestProgress reports how far an ingestion is.
 type IngestProgress struct {
@@ -172,6 +190,7 @@ type IngestResult struct {
 type ingestRuntime struct {
 	mu        sync.Mutex
 	vecReady  bool
+	space     vectorstore.Space // the VectorStore's space, once vecReady
 	chunkOnce sync.Once
 	text, md  chunk.Chunker
 	chunkErr  error
@@ -230,11 +249,21 @@ func (c *Client) ensureIndex(ctx context.Context) error {
 			dims = d
 		}
 	}
-	if err := c.vec.Init(ctx, vectorstore.Space{Model: c.emb.Model(), Dims: dims}); err != nil {
+	space := vectorstore.Space{Model: c.emb.Model(), Dims: dims}
+	if err := c.vec.Init(ctx, space); err != nil {
 		return fmt.Errorf("minirag: init vector store: %w", err)
 	}
+	r.space = space
 	r.vecReady = true
 	return nil
+}
+
+// indexSpace returns the embedding space of the index; ensureIndex must
+// have succeeded.
+func (c *Client) indexSpace() vectorstore.Space {
+	c.rt.mu.Lock()
+	defer c.rt.mu.Unlock()
+	return c.rt.space
 }
 
 // deleteSourceVectors removes a source's vectors, when the Client has a
@@ -324,6 +353,17 @@ func contentHash(text string) string {
 type storedDoc struct {
 	id, hash, botID string
 	chunks          int
+	// space is the embedding space recorded in its metadata ("" when it
+	// has none).
+	space string
+}
+
+// spaceKey is how storedDoc.space spells an embedding space.
+func spaceKey(model, dims string) string {
+	if model == "" || dims == "" {
+		return ""
+	}
+	return model + "\x00" + dims
 }
 
 // docWork is a changed document on its way through embedding.
@@ -361,6 +401,9 @@ type ingestRun struct {
 	stored map[string]storedDoc
 	seen   map[string]bool
 	now    time.Time
+	// model and dims are the embedding space documents are embedded in
+	// (recorded in their metadata).
+	model, dims string
 
 	batches chan embedBatch
 	done    chan []*docWork
@@ -376,7 +419,9 @@ type ingestRun struct {
 // Ingest loads the source's documents and brings the index up to date,
 // inline: each document is normalized (chunk.NormalizeDocument: invalid
 // UTF-8 is an error naming the document) and hashed; a document whose
-// hash is unchanged is skipped; a new or changed one is chunked (the
+// hash is unchanged, and whose chunks were embedded by the same embedding
+// model (see MetadataEmbeddingModel), is skipped; a new or changed one, or
+// one embedded by another model, is chunked (the
 // markdown chunker for markdown), embedded in batches (several in flight,
 // see IngestOptions) and written: its old vectors are deleted, the new
 // ones upserted, then the document and its chunks replace the old ones in
@@ -433,11 +478,14 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	if err != nil {
 		return IngestResult{}, err
 	}
+	space := c.indexSpace()
 	r := &ingestRun{
 		c: c, src: src, opts: opts, text: text, md: md,
 		seen:   map[string]bool{},
 		chunks: map[string]int{},
 		now:    c.now(),
+		model:  space.Model,
+		dims:   strconv.Itoa(space.Dims),
 	}
 	r.res.SourceID = src.ID
 	r.progress.SourceID = src.ID
@@ -467,7 +515,8 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	}
 	r.stored = make(map[string]storedDoc, len(docs))
 	for _, d := range docs {
-		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, botID: d.BotID, chunks: d.ChunkCount}
+		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, botID: d.BotID, chunks: d.ChunkCount,
+			space: spaceKey(d.Metadata[MetadataEmbeddingModel], d.Metadata[MetadataEmbeddingDims])}
 	}
 	docs = nil
 
@@ -662,8 +711,10 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 	}
 	hash := contentHash(text)
 	// A document moved to another bot (the source's bot changed) is
-	// written again so that its chunks and vectors carry the new bot.
-	if exists && old.hash == hash && old.botID == r.src.BotID && !r.opts.Force {
+	// written again so that its chunks and vectors carry the new bot; one
+	// embedded in another space (the embedder changed) is embedded again,
+	// since the index of this space has no vectors for it.
+	if exists && old.hash == hash && old.botID == r.src.BotID && old.space == spaceKey(r.model, r.dims) && !r.opts.Force {
 		return r.sendDone(ctx, &docWork{doc: record.Document{Key: d.Key, ChunkCount: old.chunks}, unchanged: true})
 	}
 
@@ -684,10 +735,14 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 	for i := range pieces {
 		tokens += pieces[i].Tokens
 	}
+	meta := make(map[string]string, len(d.Metadata)+2)
+	maps.Copy(meta, d.Metadata)
+	meta[MetadataEmbeddingModel] = r.model
+	meta[MetadataEmbeddingDims] = r.dims
 	work.doc = record.Document{
 		ID: documentID(r.src.TenantID, r.src.ID, d.Key), TenantID: r.src.TenantID, BotID: r.src.BotID, SourceID: r.src.ID,
 		Key: d.Key, Title: d.Title, URI: d.URI, ContentHash: hash, ByteSize: int64(len(text)), TokenCount: tokens,
-		ChunkCount: len(pieces), Metadata: d.Metadata, CreatedAt: r.now, UpdatedAt: r.now,
+		ChunkCount: len(pieces), Metadata: meta, CreatedAt: r.now, UpdatedAt: r.now,
 	}
 	if exists {
 		work.doc.ID = old.id

@@ -57,7 +57,9 @@ func WithJWT(j JWTConfig) OpenOption {
 
 // WithEmbedder replaces the hashing embedder (for example with
 // embed/openai). The vector store keeps one folder per embedding model, so
-// switching models starts an empty index: ingest the sources again.
+// switching models starts an empty index: ingest the sources again (every
+// document is embedded again, changed or not, since each records the
+// model that embedded it; see MetadataEmbeddingModel).
 func WithEmbedder(e embed.Embedder) OpenOption {
 	return func(o *openConfig) { o.cfg.Embedder, o.embSet = e, true }
 }
