@@ -19,8 +19,39 @@ import (
 	"github.com/minirag/minirag/storage"
 )
 
-// JobKindIngest is the Kind of a job that ingests its source.
-const JobKindIngest = "ingest"
+// Job kinds. The options of a queued ingestion travel in its Kind, so
+// that a job needs no payload: a worker runs a JobKindIngestForce job
+// with IngestOptions.Force set.
+const (
+	// JobKindIngest is the Kind of a job that ingests its source.
+	JobKindIngest = "ingest"
+	// JobKindIngestForce is the Kind of a job that ingests its source
+	// with IngestOptions.Force: every document is chunked and embedded
+	// again, changed or not.
+	JobKindIngestForce = "ingest:force"
+)
+
+// EnqueueOptions are the options of a queued ingestion, carried by its
+// job. The other IngestOptions (Progress, Concurrency, BatchSize) belong
+// to the worker that runs it: WorkerConfig.Ingest.
+type EnqueueOptions struct {
+	// Force is IngestOptions.Force for this job (JobKindIngestForce).
+	Force bool
+}
+
+// kind is the Kind of a job with these options.
+func (o EnqueueOptions) kind() string {
+	if o.Force {
+		return JobKindIngestForce
+	}
+	return JobKindIngest
+}
+
+// covers reports whether a queued job of kind k does at least what a job
+// of kind want would: a forced ingestion covers a plain one.
+func covers(k, want string) bool {
+	return k == want || (k == JobKindIngestForce && want == JobKindIngest)
+}
 
 // Job statuses.
 const (
@@ -42,8 +73,18 @@ const (
 // the source pending. When a job for the source is already queued (not
 // yet running), that job is returned and nothing is added. The job's
 // MaxAttempts is 0: the worker's WorkerConfig.MaxAttempts applies. Needs
-// the admin scope.
+// the admin scope. It is EnqueueIngestWithOptions with no options.
 func (h *TenantHandle) EnqueueIngest(ctx context.Context, sourceID string) (Job, error) {
+	return h.EnqueueIngestWithOptions(ctx, sourceID, EnqueueOptions{})
+}
+
+// EnqueueIngestWithOptions is EnqueueIngest with options carried by the
+// job (its Kind: JobKindIngest or JobKindIngestForce). A queued job of the
+// source that does at least as much is returned instead of adding one (a
+// forced job serves a plain request); a forced request while only a plain
+// job is queued adds the forced job (the plain one, run first, finds
+// little to do once the forced one has run, or the reverse).
+func (h *TenantHandle) EnqueueIngestWithOptions(ctx context.Context, sourceID string, opts EnqueueOptions) (Job, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return Job{}, err
 	}
@@ -60,15 +101,16 @@ func (h *TenantHandle) EnqueueIngest(ctx context.Context, sourceID string) (Job,
 		if err != nil {
 			return err
 		}
+		kind := opts.kind()
 		for _, j := range jobs {
-			if j.Kind == JobKindIngest && j.Status == JobQueued {
+			if j.Status == JobQueued && covers(j.Kind, kind) {
 				out = j
 				return nil
 			}
 		}
 		now := h.c.now()
 		j := Job{
-			ID: id.New(), TenantID: h.p.TenantID, SourceID: sourceID, Kind: JobKindIngest, Status: JobQueued,
+			ID: id.New(), TenantID: h.p.TenantID, SourceID: sourceID, Kind: kind, Status: JobQueued,
 			RunAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.EnqueueJob(ctx, j); err != nil {
@@ -88,7 +130,7 @@ func (h *TenantHandle) EnqueueIngest(ctx context.Context, sourceID string) (Job,
 	if err != nil {
 		return Job{}, fmt.Errorf("minirag: enqueue ingest: %w", err)
 	}
-	h.c.log.LogAttrs(ctx, slogInfo, "ingest queued", attrTenant(h.p.TenantID), attrSource(sourceID), slog.String("job_id", out.ID))
+	h.c.log.LogAttrs(ctx, slogInfo, "ingest queued", attrTenant(h.p.TenantID), attrSource(sourceID), slog.String("job_id", out.ID), slog.String("kind", out.Kind))
 	return out, nil
 }
 
@@ -139,7 +181,8 @@ type WorkerConfig struct {
 	// Backoff is the wait before the next attempt after attempt n
 	// (1-based) failed; nil means DefaultBackoff.
 	Backoff func(attempt int) time.Duration
-	// Ingest are the options of each ingestion the worker runs.
+	// Ingest are the options of each ingestion the worker runs; a job of
+	// kind JobKindIngestForce sets Force (see EnqueueOptions).
 	Ingest IngestOptions
 	// Logger receives the worker's logs; nil means the Client's.
 	Logger *slog.Logger
@@ -321,7 +364,12 @@ func (w *Worker) process(ctx context.Context, job Job) {
 		w.recordSourceError(bg, job, msg)
 		return
 	}
-	if job.Kind != JobKindIngest {
+	opts := w.cfg.Ingest
+	switch job.Kind {
+	case JobKindIngest:
+	case JobKindIngestForce:
+		opts.Force = true
+	default:
 		w.finish(bg, job, fmt.Sprintf("unknown job kind %q", job.Kind), nil, attrs)
 		return
 	}
@@ -355,7 +403,7 @@ func (w *Worker) process(ctx context.Context, job Job) {
 			}
 		}
 	}()
-	_, err := w.c.ingest(jctx, job.TenantID, job.SourceID, w.cfg.Ingest)
+	_, err := w.c.ingest(jctx, job.TenantID, job.SourceID, opts)
 	close(stop)
 	<-extended
 	if lost {
