@@ -38,9 +38,10 @@ const (
 // IngestOptions tune one ingestion. The zero value is the default.
 type IngestOptions struct {
 	// Progress, if set, is called after each document is done (written,
-	// unchanged or failed) and once more at the end with Done set. Calls
-	// come from one goroutine at a time, in order; a slow callback slows
-	// ingestion.
+	// unchanged or failed), after each file or page the loader passes
+	// over (IngestProgress.Skipped grows), and once more at the end with
+	// Done set. Calls come from one goroutine at a time, in order; a slow
+	// callback slows ingestion.
 	Progress func(IngestProgress)
 	// Concurrency is how many Embed calls are kept in flight at once;
 	// 0 means DefaultIngestConcurrency. Set it to what the embedding
@@ -91,7 +92,12 @@ type IngestProgress struct {
 	ChunksQueued int
 	// Unchanged and Failed count documents so far.
 	Unchanged, Failed int
-	// Key is the document just done (empty in the final report).
+	// Skipped counts the files or pages the loader passed over so far
+	// (binary or too large files, pages that failed); they are not
+	// documents. IngestResult.Skipped lists them with the reasons.
+	Skipped int
+	// Key is the document just done, or the item just skipped (empty in
+	// the final report).
 	Key string
 	// Done is set on the last report.
 	Done bool
@@ -376,6 +382,9 @@ type docWork struct {
 	isNew   bool
 	// unchanged marks a document whose hash is the stored one.
 	unchanged bool
+	// skipped marks no document but an item the loader passed over
+	// (doc.Key is its key), for the progress report.
+	skipped bool
 	// chunksOut are the chunks to store, once the vectors are written.
 	chunksOut []record.Chunk
 }
@@ -523,7 +532,12 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	var skipped []loader.Skipped
 	lopts := c.load
 	lopts.Name = src.Name
-	lopts.OnSkip = func(s loader.Skipped) { skipped = append(skipped, s) }
+	lopts.OnSkip = func(s loader.Skipped) {
+		// Called from the goroutine running Load, as emit is: the writer
+		// reports it in order with the documents.
+		skipped = append(skipped, s)
+		_ = r.sendDone(ctx, &docWork{doc: record.Document{Key: s.Key}, skipped: true})
+	}
 	if lopts.Logger == nil {
 		lopts.Logger = c.log
 	}
@@ -600,7 +614,8 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 	c.finishSource(ctx, src, st)
 	c.log.LogAttrs(ctx, slogInfo, "ingest finished", attrTenant(tenantID), attrSource(src.ID),
 		slogInt("documents", r.res.Documents), slogInt("embedded", r.res.Embedded),
-		slogInt("unchanged", r.res.Unchanged), slogInt("deleted", r.res.Deleted), slogInt("failed", len(r.res.Failed)))
+		slogInt("unchanged", r.res.Unchanged), slogInt("deleted", r.res.Deleted), slogInt("failed", len(r.res.Failed)),
+		slogInt("skipped", len(r.res.Skipped)))
 	return r.res, outErr
 }
 
@@ -850,7 +865,7 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 	var ids []string
 	var recs []vectorstore.Record
 	for _, w := range group {
-		if w.err != nil || w.unchanged {
+		if w.err != nil || w.unchanged || w.skipped {
 			continue
 		}
 		ids = append(ids, w.doc.ID)
@@ -864,7 +879,7 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 		}
 		if groupErr == nil {
 			for _, w := range group {
-				if w.err != nil || w.unchanged {
+				if w.err != nil || w.unchanged || w.skipped {
 					continue
 				}
 				chunks := make([]record.Chunk, len(w.pieces))
@@ -894,7 +909,7 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 	if b, ok := r.c.store.(storage.DocumentBatcher); ok && groupErr == nil && len(ids) > 1 {
 		items := make([]storage.DocumentWithChunks, 0, len(ids))
 		for _, w := range group {
-			if w.err == nil && !w.unchanged {
+			if w.err == nil && !w.unchanged && !w.skipped {
 				items = append(items, storage.DocumentWithChunks{Document: w.doc, Chunks: w.chunksOut})
 			}
 		}
@@ -903,7 +918,7 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 	} else if groupErr == nil && len(ids) > 1 {
 		err := r.c.store.InTx(ctx, func(tx storage.Storage) error {
 			for _, w := range group {
-				if w.err == nil && !w.unchanged {
+				if w.err == nil && !w.unchanged && !w.skipped {
 					if _, err := tx.PutDocument(ctx, w.doc, w.chunksOut); err != nil {
 						return err
 					}
@@ -914,6 +929,15 @@ func (r *ingestRun) writeGroup(ctx context.Context, group []*docWork) {
 		inTx = err == nil
 	}
 	for _, w := range group {
+		if w.skipped {
+			r.progress.Skipped++
+			r.progress.Key = w.doc.Key
+			r.progress.ChunksQueued = int(r.queued.Load())
+			if r.opts.Progress != nil {
+				r.opts.Progress(r.progress)
+			}
+			continue
+		}
 		switch {
 		case w.err != nil:
 			r.failed(w.doc.Key, w.err)
