@@ -104,6 +104,9 @@ type AskRequest struct {
 	SourceIDs []string `json:"source_ids,omitempty"`
 	// Mode is the retrieval mode; empty means hybrid.
 	Mode SearchMode `json:"mode,omitempty"`
+	// Fusion is how hybrid retrieval merges its two rankings (see
+	// SearchRequest.Fusion); empty means the embedder's default.
+	Fusion Fusion `json:"fusion,omitempty"`
 	// MaxContextTokens bounds the prompt sent to the model, counted with
 	// the cl100k_base tokenizer: instructions, passages, history and
 	// question (0 means DefaultMaxContextTokens; at least 256). The
@@ -415,7 +418,7 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	if query == "" {
 		query = req.Question
 	}
-	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode})
+	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion})
 	if err != nil {
 		return nil, err
 	}

@@ -316,6 +316,32 @@ func TestAskQueryOverridesSearch(t *testing.T) {
 	assert.True(t, strings.HasSuffix(msgs[len(msgs)-1].Content, "Question: And how long is it kept?"))
 }
 
+// TestAskFusion: AskRequest.Fusion reaches the search, so the passages
+// come in the order Search gives with the same fusion.
+func TestAskFusion(t *testing.T) {
+	a := newAskEnv(t, &fakeModel{reply: "x"}, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
+	// "its" matches the scraping paragraph only; "storage" none: fusions
+	// that weigh the lexical ranking differently order them differently.
+	const q = "How long does Prometheus keep its storage data?"
+	orders := map[Fusion][]string{}
+	for _, f := range []Fusion{"", FusionScores, FusionRRF} {
+		res, err := a.h.Search(a.ctx, SearchRequest{BotID: a.bot.ID, Query: q, TopK: 3, Fusion: f})
+		require.NoError(t, err)
+		ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: q, TopK: 3, Fusion: f})
+		require.NoError(t, err)
+		require.Len(t, ans.Passages, len(res))
+		var got, want []string
+		for i := range res {
+			want = append(want, res[i].ChunkID)
+			got = append(got, ans.Passages[i].ChunkID)
+		}
+		assert.Equal(t, want, got, "fusion %q", f)
+		orders[f] = got
+	}
+	assert.Equal(t, orders[FusionScores], orders[""], "the hashing embedder's default is FusionScores")
+	assert.NotEqual(t, orders[FusionScores], orders[FusionRRF], "the question tells the fusions apart")
+}
+
 func TestAskExtractiveOnRequest(t *testing.T) {
 	m := &fakeModel{reply: "never"}
 	a := newAskEnv(t, m, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
@@ -397,6 +423,8 @@ func TestAskValidation(t *testing.T) {
 	assert.Equal(t, []string{"history[0].role", "top_k", "max_context_tokens"}, fields(err))
 	_, err = a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "q", Mode: "fuzzy"})
 	assert.Equal(t, []string{"mode"}, fields(err))
+	_, err = a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "q", Fusion: "borda"})
+	assert.Equal(t, []string{"fusion"}, fields(err))
 	_, err = a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: strings.Repeat("retention ", 300), MaxContextTokens: 300})
 	assert.Equal(t, []string{"question"}, fields(err))
 	assert.Zero(t, m.calls)
