@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -10,10 +13,36 @@ import (
 	"github.com/minirag/minirag"
 )
 
+// ingestBody is the optional body of POST /v1/sources/{id}/ingest.
+type ingestBody struct {
+	// Force chunks and embeds every document again, changed or not (a
+	// job of kind "ingest:force").
+	Force bool `json:"force"`
+}
+
 // ingest queues an ingestion of the source and answers 202 with the job;
-// the Worker running beside the server drains the queue.
+// the Worker running beside the server drains the queue. The body is
+// optional: none (or an empty one) is {}.
 func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
-	job, err := s.handle(r).EnqueueIngest(r.Context(), r.PathValue("id"))
+	var b ingestBody
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		s.fail(w, r, apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body must be at most %d bytes", maxBodyBytes)})
+		return
+	case err != nil:
+		s.fail(w, r, apiError{status: http.StatusBadRequest, code: "bad_request", msg: "the body could not be read"})
+		return
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := decode(w, r, &b); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	job, err := s.handle(r).EnqueueIngestWithOptions(r.Context(), r.PathValue("id"), minirag.EnqueueOptions{Force: b.Force})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -46,6 +75,7 @@ type searchBody struct {
 	TopK          int                `json:"top_k"`
 	SourceIDs     []string           `json:"source_ids"`
 	Mode          minirag.SearchMode `json:"mode"`
+	Fusion        minirag.Fusion     `json:"fusion"`
 	MinScore      float64            `json:"min_score"`
 	RRFK          int                `json:"rrf_k"`
 	DenseWeight   float64            `json:"dense_weight"`
@@ -59,7 +89,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.handle(r).Search(r.Context(), minirag.SearchRequest{
-		BotID: r.PathValue("id"), Query: b.Query, TopK: b.TopK, SourceIDs: b.SourceIDs, Mode: b.Mode,
+		BotID: r.PathValue("id"), Query: b.Query, TopK: b.TopK, SourceIDs: b.SourceIDs, Mode: b.Mode, Fusion: b.Fusion,
 		MinScore: b.MinScore, RRFK: b.RRFK, DenseWeight: b.DenseWeight, LexicalWeight: b.LexicalWeight,
 	})
 	if err != nil {
@@ -79,6 +109,7 @@ type chatBody struct {
 	TopK             int                `json:"top_k"`
 	SourceIDs        []string           `json:"source_ids"`
 	Mode             minirag.SearchMode `json:"mode"`
+	Fusion           minirag.Fusion     `json:"fusion"`
 	MaxContextTokens int                `json:"max_context_tokens"`
 	Extractive       bool               `json:"extractive"`
 	// Stream asks for Server-Sent Events (as does Accept: text/event-stream).
@@ -110,7 +141,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	req := minirag.AskRequest{
 		BotID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
-		Mode: b.Mode, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
+		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
 	}
 	h := s.handle(r)
 	if !wantsSSE(r, b) {
