@@ -95,7 +95,7 @@ const (
 	DefaultM              = 16
 	DefaultEfConstruction = 64
 	DefaultEfSearch       = 100
-	DefaultExactThreshold = 10000
+	DefaultExactThreshold = 2000
 	// MaxIndexedDims is the largest vector(n) pgvector's HNSW indexes.
 	MaxIndexedDims = 2000
 	// upsertBatch is how many records one INSERT statement carries.
@@ -125,8 +125,12 @@ type Options struct {
 	// a search uses at least TopK.
 	EfSearch int
 	// ExactThreshold is the number of rows matching a search's filter up to
-	// which the search is exact (no HNSW index). Default 10,000; -1 never
-	// searches exactly (except for a zero query vector).
+	// which the search is exact (no HNSW index). Default 2,000; -1 never
+	// searches exactly (except for a zero query vector). Choosing the path
+	// reads up to ExactThreshold+1 entries of the tenant's btree index, so a
+	// high threshold slows every search of a large tenant; on pgvector older
+	// than 0.8 (no iterative scans) raise it so that small filters stay
+	// complete.
 	ExactThreshold int
 	// Logger receives debug messages (the path a search took); nil is
 	// silent.
