@@ -38,6 +38,14 @@
 // BM25's term statistics are those of the whole index, all tenants
 // together.
 //
+// Store implements the optional storage.DocumentBatcher: PutDocuments
+// stores many documents in one transaction with statements prepared once
+// and chunk rows inserted 256 per statement. That matters for FTS5, which
+// writes its pending terms to a new index segment (and merges segments) at
+// every savepoint, and SQLite opens one for each writing statement in a
+// transaction: one INSERT per chunk would mean one segment per chunk.
+// PutDocument takes the same path for its own chunks.
+//
 // Beyond the storage.Storage contract: PutDocument stores the source's bot
 // as the document's BotID; UpdateSource moving a source to another bot moves
 // its documents and chunks along; SetBotCredentials also works on a
