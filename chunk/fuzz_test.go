@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +27,8 @@ func fuzzSeeds(f *testing.F) []string {
 		"Prometheus's main features are:\n\n* a multi-dimensional data model with time series data identified by metric name and key/value pairs\n* PromQL, a flexible query language",
 		"rate(http_requests_total{job=\"api-server\"}[5m])",
 		"x \xff invalid",
+		strings.Repeat("日本語の", 80), // one long pre-token: the O(n log n) merge
+		strings.Repeat(".!?;", 80),
 	}
 	// Openings of a few real documents.
 	for _, rel := range []string{"docs/introduction/overview.md", "docs/practices/naming.md", "docs/specs/native_histograms.md"} {
