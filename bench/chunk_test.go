@@ -231,15 +231,20 @@ func BenchmarkChunkMarkdownParallel(b *testing.B) {
 	benchChunkAll(b, c)
 }
 
+// ratiosRound rotates BenchmarkChunkRatios' order from one run to the next.
+var ratiosRound int
+
 // BenchmarkChunkRatios measures the targets as ratios within one run, robust
-// to a shared machine's changing load: for each document in turn (in a
-// rotating order) it times a tiktoken-go encode, our token and markdown chunkers, and langchaingo's
-// TokenSplitter (one call per document), then the whole corpus in one
-// langchaingo call and in one ChunkAll over both cores. The heap is
-// collected before each timed call. Metrics are
-// throughput ratios ("x" = times faster): token/baseline and
-// markdown/baseline (target >= 0.8), token/lcgo-doc and token/lcgo-corpus
-// (target >= 4), and parallel/lcgo-corpus.
+// to a shared machine's changing load: each iteration times one pass over
+// the whole corpus for every contender, one after another, in an order that
+// rotates from one iteration (and one -count run) to the next, with the heap
+// collected before each pass. Contenders: a tiktoken-go encode per document
+// (baseline), our token and markdown chunkers per document, langchaingo's
+// TokenSplitter once per document and once on the whole corpus, and
+// chunk.ChunkAll over both cores. Metrics are throughput ratios ("x" =
+// times faster): token/baseline and markdown/baseline (target >= 0.8),
+// token/lcgo-doc and token/lcgo-corpus (target >= 4), and
+// parallel/lcgo-corpus.
 func BenchmarkChunkRatios(b *testing.B) {
 	docs, _ := loadChunkCorpus(b)
 	offlineTiktoken()
@@ -254,34 +259,39 @@ func BenchmarkChunkRatios(b *testing.B) {
 	}
 	lc := langchaingoSplitter()
 	all := strings.Join(docs, "\n\n")
-	var base, tok, md, lcDoc, lcAll, par time.Duration
-	timed := func(d *time.Duration, f func() error) {
-		// Start each measurement on a collected heap, so that no one pays
-		// for collecting another's garbage (tiktoken-go and langchaingo
-		// allocate ~100 bytes per input byte).
-		runtime.GC()
-		t0 := time.Now()
-		if err := f(); err != nil {
-			b.Fatal(err)
+	perDoc := func(f func(string) error) func() error {
+		return func() error {
+			for _, d := range docs {
+				if err := f(d); err != nil {
+					return err
+				}
+			}
+			return nil
 		}
-		*d += time.Since(t0)
+	}
+	var base, tok, md, lcDoc, lcAll, par time.Duration
+	contenders := []struct {
+		d *time.Duration
+		f func() error
+	}{
+		{&base, perDoc(func(d string) error { tk.EncodeOrdinary(d); return nil })},
+		{&tok, perDoc(func(d string) error { _, err := tc.Chunk(d); return err })},
+		{&md, perDoc(func(d string) error { _, err := mc.Chunk(d); return err })},
+		{&lcDoc, perDoc(func(d string) error { _, err := lc.SplitText(d); return err })},
+		{&lcAll, func() error { _, err := lc.SplitText(all); return err }},
+		{&par, func() error { _, err := chunk.ChunkAll(context.Background(), tc, docs, 0); return err }},
 	}
 	for b.Loop() {
-		for i, d := range docs {
-			runs := []func(){
-				func() { timed(&base, func() error { tk.EncodeOrdinary(d); return nil }) },
-				func() { timed(&tok, func() error { _, err := tc.Chunk(d); return err }) },
-				func() { timed(&md, func() error { _, err := mc.Chunk(d); return err }) },
-				func() { timed(&lcDoc, func() error { _, err := lc.SplitText(d); return err }) },
+		ratiosRound++
+		for k := range contenders {
+			c := contenders[(ratiosRound+k)%len(contenders)]
+			runtime.GC()
+			t0 := time.Now()
+			if err := c.f(); err != nil {
+				b.Fatal(err)
 			}
-			// Rotate the order from one document to the next, so that no
-			// contender always runs on caches warmed by another.
-			for k := range runs {
-				runs[(i+k)%len(runs)]()
-			}
+			*c.d += time.Since(t0)
 		}
-		timed(&lcAll, func() error { _, err := lc.SplitText(all); return err })
-		timed(&par, func() error { _, err := chunk.ChunkAll(context.Background(), tc, docs, 0); return err })
 	}
 	ratio := func(slow, fast time.Duration) float64 { return float64(slow) / float64(fast) }
 	b.ReportMetric(ratio(base, tok), "x-token/baseline")
