@@ -32,6 +32,7 @@ import (
 
 	"github.com/minirag/minirag/internal/testsvc"
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/storage/postgres"
 	"github.com/minirag/minirag/vectorstore"
 	"github.com/minirag/minirag/vectorstore/pgvector"
@@ -100,6 +101,56 @@ func BenchmarkPostgresPutDocument(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "chunks/s")
+		})
+	}
+}
+
+// BenchmarkPostgresPutDocuments stores 1, 10 or 100 documents of 10
+// chunks per operation through storage.DocumentBatcher (one transaction,
+// one pipelined batch of statements), the path ingestion takes.
+func BenchmarkPostgresPutDocuments(b *testing.B) {
+	url := testsvc.PostgresURL(b)
+	ctx := context.Background()
+	pool := testsvc.Pool(b, testsvc.PoolConfig(b, url, 4))
+	st, err := postgres.New(ctx, pool, postgres.WithSchema(testsvc.Schema(b, url)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	must(st.CreateTenant(ctx, record.Tenant{ID: "t", Slug: "t", CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateBot(ctx, record.Bot{ID: "bot", TenantID: "t", Language: "english", CreatedAt: now, UpdatedAt: now}))
+	must(st.CreateSource(ctx, record.Source{ID: "src", TenantID: "t", BotID: "bot", Type: record.SourceText,
+		Status: record.StatusPending, CreatedAt: now, UpdatedAt: now}))
+	r := rand.New(rand.NewPCG(8, 8))
+	texts := make([]string, 10)
+	for i := range texts {
+		texts[i] = pgText(r, 150)
+	}
+	seq := 0
+	for _, docs := range []int{1, 10, 100} {
+		b.Run(fmt.Sprintf("docs=%d/chunks=10", docs), func(b *testing.B) {
+			for b.Loop() {
+				items := make([]storage.DocumentWithChunks, docs)
+				for d := range items {
+					seq++
+					items[d].Document = record.Document{ID: fmt.Sprintf("doc-%d", seq), TenantID: "t", SourceID: "src",
+						Key: fmt.Sprintf("key-%d", seq), Title: "Alerting rules", ContentHash: "h", CreatedAt: now, UpdatedAt: now}
+					items[d].Chunks = make([]record.Chunk, len(texts))
+					for i := range texts {
+						items[d].Chunks[i] = record.Chunk{ID: fmt.Sprintf("c-%d-%d", seq, i), Ordinal: i, Text: texts[i], TokenCount: 200,
+							Start: i * 1000, End: i*1000 + 999, HeadingPath: []string{"Alerting", "Rules"}}
+					}
+				}
+				if _, err := st.PutDocuments(ctx, items); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(10*docs*b.N)/b.Elapsed().Seconds(), "chunks/s")
 		})
 	}
 }
