@@ -134,8 +134,7 @@ func TestTokenChunkerBoundaries(t *testing.T) {
 	}
 }
 
-func TestTokenChunkerEdgeCases(t *testing.T) {
-	tk, _ := NewTokenizer(Cl100kBase)
+func TestChunkersEdgeCases(t *testing.T) {
 	giant := strings.Repeat("antidisestablishmentarianism", 40)
 	cjk := strings.Repeat("日本語のテキストには空白がありません。", 30)
 	cjkNoStop := strings.Repeat("漢字仮名交じり文", 60)
@@ -163,22 +162,26 @@ func TestTokenChunkerEdgeCases(t *testing.T) {
 	for _, tt := range tests {
 		for _, enc := range []string{Cl100kBase, O200kBase} {
 			t.Run(tt.name+"/"+enc, func(t *testing.T) {
-				c := mustToken(t, Options{MaxTokens: tt.max, Overlap: tt.overlap, Encoding: enc})
-				tk := c.Tokenizer()
-				ps, err := c.Chunk(tt.text)
+				o := Options{MaxTokens: tt.max, Overlap: tt.overlap, Encoding: enc}
+				tk, err := NewTokenizer(enc)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if msg := checkPieces(tk, tt.text, ps, tt.max); msg != "" {
-					t.Fatal(msg)
-				}
-				if len(ps) < tt.minPieces || (tt.minPieces == 0 && ps != nil) {
-					t.Fatalf("%d pieces, want >= %d", len(ps), tt.minPieces)
+				for _, c := range []Chunker{mustToken(t, o), mustMarkdown(t, o)} {
+					ps, err := c.Chunk(tt.text)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if msg := checkPieces(tk, tt.text, ps, tt.max); msg != "" {
+						t.Fatalf("%T: %s", c, msg)
+					}
+					if len(ps) < tt.minPieces || (tt.minPieces == 0 && ps != nil) {
+						t.Fatalf("%T: %d pieces, want >= %d", c, len(ps), tt.minPieces)
+					}
 				}
 			})
 		}
 	}
-	_ = tk
 }
 
 func samePieces(a, b []Piece) bool {
