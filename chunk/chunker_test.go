@@ -430,3 +430,30 @@ func TestChunkAll(t *testing.T) {
 		t.Fatalf("no texts: %v %v", out, err)
 	}
 }
+
+// TestRefineInsideOneToken covers the last resort of refine: a unit inside
+// a single token of the whole text is halved at a character boundary.
+func TestRefineInsideOneToken(t *testing.T) {
+	enc, err := loadEncoder(Cl100kBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"hello", "é!", "🙂a"} {
+		z := enc.tokenize(text)
+		if z.ntok() != 1 && text == "hello" {
+			t.Fatalf("%q: %d tokens", text, z.ntok())
+		}
+		p := packer{z: z, max: 0}
+		units, ok := p.refine([]unit{{s: 0, e: len(text), level: levelToken}}, 0)
+		if !ok || len(units) != 2 || units[0].s != 0 || units[0].e != units[1].s || units[1].e != len(text) {
+			t.Fatalf("%q: refine = %+v, %v", text, units, ok)
+		}
+		if !utf8.ValidString(text[:units[0].e]) {
+			t.Fatalf("%q: cut inside a character", text)
+		}
+	}
+	z := enc.tokenize("🙂")
+	if _, ok := (&packer{z: z, max: 0}).refine([]unit{{s: 0, e: len("🙂"), level: levelToken}}, 0); ok {
+		t.Fatal("a single character cannot be refined")
+	}
+}

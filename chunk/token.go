@@ -323,8 +323,8 @@ func (p *packer) pack(units []unit, path []string, out []Piece) []Piece {
 			if units, ok = p.refine(units, i); ok {
 				continue
 			}
-			// Unreachable in practice (one character is at most four
-			// tokens and MaxTokens >= MinMaxTokens); never loop forever.
+			// Unreachable: refine fails only on a single character, at
+			// most four tokens <= MinMaxTokens. Never loop forever.
 		}
 		end := units[j].e
 		out = append(out, Piece{Text: z.text[start:end], Start: start, End: end, Tokens: n, HeadingPath: slices.Clone(path)})
@@ -387,7 +387,23 @@ func (p *packer) refine(units []unit, i int) ([]unit, bool) {
 		}
 		s.tokenCut(u.s, u.e, limit)
 		if len(s.units) < 2 {
-			return units, false
+			// Inside one token of the whole text: halve at a character
+			// boundary. A single character (at most four tokens) never
+			// exceeds MaxTokens >= MinMaxTokens.
+			s.units = s.units[:0]
+			mid := u.s + (u.e-u.s)/2
+			for mid > u.s && !utf8.RuneStart(s.z.text[mid]) {
+				mid--
+			}
+			if mid <= u.s {
+				_, size := utf8.DecodeRuneInString(s.z.text[u.s:u.e])
+				mid = u.s + size
+			}
+			if mid >= u.e {
+				return units, false
+			}
+			s.emit(u.s, mid, levelToken)
+			s.emit(mid, u.e, levelToken)
 		}
 	}
 	for k := range s.units {
