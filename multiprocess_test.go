@@ -122,7 +122,7 @@ func TestHelperWorker(t *testing.T) {
 
 	st, err := postgres.New(ctx, testsvc.Pool(t, testsvc.PoolConfig(t, pgURL, 3)), postgres.WithSchema(os.Getenv(envHelperPGSchema)))
 	require.NoError(t, err)
-	vs, err := pgvector.New(ctx, testsvc.Pool(t, testsvc.PoolConfig(t, vecURL, 2)), pgvector.Options{Schema: os.Getenv(envHelperVecSchema)})
+	vs, err := pgvector.New(ctx, testsvc.Pool(t, testsvc.PoolConfig(t, vecURL, 1)), pgvector.Options{Schema: os.Getenv(envHelperVecSchema)})
 	require.NoError(t, err)
 	hash, err := hashing.New(hashing.Config{Dimensions: 128})
 	require.NoError(t, err)
