@@ -321,6 +321,23 @@ func TestMultiProcessWorkers(t *testing.T) {
 		return done == mpJobs
 	})
 	rescuedAfter := time.Since(killedAt)
+	// Stop the survivors once each is up (a stop during start-up would
+	// fail it).
+	wait("every surviving worker to be ready", func() bool {
+		for _, p := range procs {
+			if p == killedProc {
+				continue
+			}
+			ready := false
+			for _, r := range readMPLog(t, filepath.Join(dir, p.id+".log")) {
+				ready = ready || r.Msg == "helper: ready"
+			}
+			if !ready {
+				return false
+			}
+		}
+		return true
+	})
 	stopAll()
 	for _, p := range procs {
 		if p != killedProc {
