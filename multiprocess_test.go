@@ -161,6 +161,8 @@ func readMPLog(t *testing.T, path string) []mpLogRecord {
 		return nil
 	}
 	require.NoError(t, err)
+	// A line still being written (no newline yet) is left for later.
+	b = b[:bytes.LastIndexByte(b, '\n')+1]
 	var recs []mpLogRecord
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
