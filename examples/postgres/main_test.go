@@ -135,6 +135,23 @@ func TestRunOpenAIEmbeddings(t *testing.T) {
 	assert.Regexp(t, `Q: How do I restore a backup\?\n  1\. \S+  Backups`, out)
 	assert.Empty(t, api.SecretLeaks("sk-embed-secret-in-test"))
 	noSecrets(t, cfg, out)
+
+	// A second run embeds nothing: its only embeddings request is the
+	// start-up probe (and the three searches' queries).
+	embeds := func() int {
+		n := 0
+		for _, r := range api.Requests() {
+			if r.Path == "/v1/embeddings" {
+				n++
+			}
+		}
+		return n
+	}
+	before := embeds()
+	require.Greater(t, before, 1+len(questions)*2, "the first run embedded the documents")
+	out = runOK(t, cfg)
+	assert.Regexp(t, `source: "Lighthouse handbook" \(\S+\), found`, out)
+	assert.Equal(t, 1+len(questions)*2, embeds()-before, "probe + a query embedding per search and per answer, no document")
 }
 
 func TestRunErrors(t *testing.T) {
