@@ -18,6 +18,7 @@ package openai
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -86,6 +87,10 @@ func (c Config) String() string {
 
 // GoString is String, so that %#v does not print the key either.
 func (c Config) GoString() string { return c.String() }
+
+// MarshalJSON is String as a JSON string, so that JSON does not carry the
+// key or the header values either.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // LogValue keeps the key out of slog records.
 func (c Config) LogValue() slog.Value {

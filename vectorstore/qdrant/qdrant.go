@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -152,6 +153,10 @@ func (c Config) String() string {
 
 // GoString is String, so %#v does not print the key either.
 func (c Config) GoString() string { return c.String() }
+
+// MarshalJSON is String as a JSON string, so JSON does not carry the key
+// either.
+func (c Config) MarshalJSON() ([]byte, error) { return json.Marshal(c.String()) }
 
 // LogValue is String, so slog does not print the key either.
 func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
