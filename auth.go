@@ -180,7 +180,9 @@ func newAPITokenRecord(tenantID, userID, name string, scopes []Scope, botIDs []s
 }
 
 // CreateAPIToken creates an API token and returns it with its plaintext,
-// shown this once. Needs the admin scope.
+// shown this once. A token acting as an owner other than the caller needs
+// an owner (or trusted code): ErrForbidden otherwise. Needs the admin
+// scope.
 func (h *TenantHandle) CreateAPIToken(ctx context.Context, p CreateAPITokenParams) (NewAPIToken, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return NewAPIToken{}, err
@@ -234,6 +236,13 @@ func (h *TenantHandle) CreateAPIToken(ctx context.Context, p CreateAPITokenParam
 	default:
 		user, err = h.oldestOwner(ctx)
 		if err != nil {
+			return NewAPIToken{}, fmt.Errorf("minirag: create API token: %w", err)
+		}
+	}
+	// A token acting as another owner would pass requireOwner: only an
+	// owner (or trusted code) may mint one.
+	if user.Role == RoleOwner && user.ID != h.p.UserID {
+		if err := h.requireOwner(ctx, h.c.store); err != nil {
 			return NewAPIToken{}, fmt.Errorf("minirag: create API token: %w", err)
 		}
 	}
