@@ -16,10 +16,14 @@
 // (pg_advisory_xact_lock) keyed by the schema, so that many processes
 // starting at once migrate exactly once; the applied versions are kept in
 // schema_migrations. A database migrated by a newer version of this
-// package is refused rather than misread. The schema name comes from
-// configuration, never from end users, and is quoted with
-// pgx.Identifier.Sanitize wherever it appears in SQL; every value is a query
-// parameter.
+// package is refused rather than misread. The schema and schema_migrations
+// are looked up first and created only when missing, and a New that finds
+// every migration applied runs no DDL: once a role allowed to create has
+// migrated the schema, roles that may only read and write data (USAGE on
+// the schema; SELECT, INSERT, UPDATE, DELETE on its tables) start fine.
+// The schema name comes from configuration, never from end users, and is
+// quoted with pgx.Identifier.Sanitize wherever it appears in SQL; every
+// value is a query parameter.
 //
 //	tenants ─┬─ users ── api_tokens
 //	         └─ bots ── sources ─┬─ documents ── chunks (tsvector + GIN)
@@ -51,6 +55,10 @@
 // schema), and give the role's URL to Open, or build the pool yourself
 // (pgxpool.ParseConfig, then MaxConns and the like) and call New. Every
 // process of a deployment calls New at start; the first one migrates.
+// To run the processes as a role without CREATE, migrate first as the
+// owner (a New at deployment time, for each new version of this package),
+// then grant the runtime role USAGE on the schema and SELECT, INSERT,
+// UPDATE, DELETE on its tables (docs/postgres.md shows the GRANTs).
 // Size the pool for the workers and requests of one process (pgxpool's
 // default is max(4, number of CPUs)); the job queue needs no extension and
 // no LISTEN/NOTIFY. Behind PgBouncer in transaction mode, set the pool's
