@@ -117,7 +117,8 @@ func (s *Store) ListSources(ctx context.Context, tenantID, botID string) ([]reco
 }
 
 // UpdateSource writes s's BotID, Name, Type, Config and UpdatedAt (BotID
-// checked as in CreateSource).
+// checked as in CreateSource). When the bot changes, the source's
+// documents and chunks move to the new bot too.
 func (s *Store) UpdateSource(ctx context.Context, src record.Source) error {
 	const op = "update source"
 	if err := begin(ctx, op, src.TenantID); err != nil {
@@ -135,20 +136,30 @@ func (s *Store) UpdateSource(ctx context.Context, src record.Source) error {
 	if !exists {
 		return fmt.Errorf("postgres: %s: %w", op, record.ErrNotFound)
 	}
-	tag, err := s.q.Exec(ctx, s.sql(`UPDATE @.sources SET bot_id = $3, name = $4, type = $5, config = $6::jsonb, updated_at = $7
+	return s.tx(ctx, op, func(tx *Store) error {
+		tag, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.sources SET bot_id = $3, name = $4, type = $5, config = $6::jsonb, updated_at = $7
 		WHERE tenant_id = $1 AND id = $2
 		AND EXISTS (SELECT 1 FROM @.bots WHERE tenant_id = $1 AND id = $3 AND deleted_at IS NULL)`),
-		src.TenantID, src.ID, src.BotID, src.Name, string(src.Type), cfg, src.UpdatedAt)
-	if err != nil {
-		return wrapErr(ctx, op, err)
-	}
-	if tag.RowsAffected() == 0 {
-		if err := s.checkBot(ctx, op, src.TenantID, src.BotID); err != nil {
-			return err
+			src.TenantID, src.ID, src.BotID, src.Name, string(src.Type), cfg, src.UpdatedAt)
+		if err != nil {
+			return wrapErr(ctx, op, err)
 		}
-		return fmt.Errorf("postgres: %s: %w", op, record.ErrNotFound)
-	}
-	return nil
+		if tag.RowsAffected() == 0 {
+			if err := tx.checkBot(ctx, op, src.TenantID, src.BotID); err != nil {
+				return err
+			}
+			return fmt.Errorf("postgres: %s: %w", op, record.ErrNotFound)
+		}
+		// The source's documents and chunks move with it to the new bot
+		// (as in storage/sqlite): search scopes them by their own bot_id.
+		for _, table := range []string{"documents", "chunks"} {
+			if _, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.`+table+` SET bot_id = $3 WHERE tenant_id = $1 AND source_id = $2 AND bot_id <> $3`),
+				src.TenantID, src.ID, src.BotID); err != nil {
+				return wrapErr(ctx, op, err)
+			}
+		}
+		return nil
+	})
 }
 
 // SetSourceState writes a source's ingestion state.
