@@ -18,6 +18,7 @@
 //	MINIRAG_ENCRYPTION_KEYS   Fernet keys of bot credentials, comma-separated, first encrypts
 //	                          (required with a service; the embedded stack keeps one in its folder otherwise)
 //	MINIRAG_JWT_SECRET        HS256 secret of JWT sessions (at least 32 bytes)
+//	MINIRAG_FILE_ROOT         the only folder "file" sources may read (default <dir>/files)
 //
 // Each bot calls its own OpenAI-compatible chat endpoint (its base_url,
 // model and encrypted credentials). See docs/httpserver.md.
@@ -151,9 +152,16 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		return nil, "", err
 	}
 	pgURL, pgvURL, qdrantAddr := getenv("MINIRAG_POSTGRES_URL"), getenv("MINIRAG_PGVECTOR_URL"), getenv("MINIRAG_QDRANT_ADDR")
+	// Anyone may bootstrap a tenant, so file sources must not read any
+	// file of the host: they are confined to the file root.
+	fileRoot := getenv("MINIRAG_FILE_ROOT")
+	if fileRoot == "" {
+		fileRoot = filepath.Join(dir, "files")
+	}
 
 	if pgURL == "" && pgvURL == "" && qdrantAddr == "" {
-		opts := []minirag.OpenOption{minirag.WithLogger(log)}
+		opts := []minirag.OpenOption{minirag.WithLogger(log),
+			minirag.WithConfig(func(c *minirag.Config) { c.Loader.FileRoots = []string{fileRoot} })}
 		if len(keys) > 0 {
 			opts = append(opts, minirag.WithEncryptionKeys(keys...))
 		}
@@ -229,6 +237,7 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		return nil, "", err
 	}
 	cfg := minirag.Config{Storage: st, VectorStore: vs, Embedder: emb, EncryptionKeys: keys, Logger: log}
+	cfg.Loader.FileRoots = []string{fileRoot}
 	if jwt != nil {
 		cfg.JWT = *jwt
 	}
