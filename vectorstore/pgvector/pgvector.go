@@ -17,13 +17,25 @@
 // keyed by (tenant_id, id): the same ID in two tenants is two records.
 // The extension, schema, table and indexes are created under a
 // transaction-level advisory lock, so that many processes calling Init at
-// once are safe.
+// once are safe. Init looks each one up first (pg_extension, pg_namespace,
+// to_regclass) and creates only what is missing: once the table exists it
+// runs no DDL, so a role with only USAGE on the schema and SELECT, INSERT,
+// UPDATE, DELETE on the table may call it.
 //
-// Init runs CREATE EXTENSION IF NOT EXISTS vector when the extension is not
-// installed in the database yet, which needs a role allowed to create it
-// (a superuser, or since PostgreSQL 13 the database owner, as pgvector is a
-// trusted extension). Where the application role may not, have an
-// administrator run "CREATE EXTENSION vector" once.
+// # The vector extension
+//
+// pgvector is not a trusted extension (its vector.control does not say
+// trusted = true), so owning the database is not enough to create it: only
+// a superuser, or on a managed service its admin role (rds_superuser on
+// Amazon RDS, cloudsqlsuperuser on Cloud SQL, ...), can run
+//
+//	CREATE EXTENSION vector;
+//
+// Run it once per database, at provisioning. Init then only checks that
+// the extension is there. When it is not, Init tries to create it, which
+// works for a superuser (convenient in development and tests); for any
+// other role, or when the server has no pgvector at all, Init fails with
+// ErrNoExtension, naming the database and the statement to run.
 //
 // # Search and filtered recall
 //
@@ -104,6 +116,12 @@ const (
 
 // ErrClosed is returned by a method called after Close.
 var ErrClosed = errors.New("pgvector: store is closed")
+
+// ErrNoExtension is returned by Init when the vector extension is not
+// installed in the database and Init may not install it: the server has no
+// pgvector, or the role is neither a superuser nor a managed service's
+// admin role. The message says what to run, and where.
+var ErrNoExtension = errors.New("the vector extension is not installed")
 
 // Options configures a Store. The zero value uses the defaults.
 type Options struct {
@@ -281,8 +299,10 @@ func (s *Store) ident(name string) string {
 	return pgx.Identifier{s.opts.Schema, name}.Sanitize()
 }
 
-// Init creates what is missing for space: the vector extension, the schema,
-// the table and its indexes.
+// Init creates what is missing for space: the vector extension (see the
+// package doc: only a superuser may; otherwise ErrNoExtension), the schema,
+// the table and its indexes. When they all exist it only reads the
+// catalogs.
 func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	v := &record.ValidationError{}
 	if space.Model == "" {
@@ -316,8 +336,8 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 			return err
 		}
 		if version == "" {
-			if _, err := tx.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
-				return fmt.Errorf("create extension vector (needs a role allowed to create it): %w", err)
+			if err := createExtension(ctx, tx); err != nil {
+				return err
 			}
 			if err := tx.QueryRow(ctx, "SELECT extversion FROM pg_extension WHERE extname = 'vector'").Scan(&version); err != nil {
 				return err
@@ -330,7 +350,7 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 			}
 			if !exists {
 				if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{s.opts.Schema}.Sanitize()); err != nil {
-					return err
+					return createHint(err, "schema "+s.opts.Schema, "CREATE on the database")
 				}
 			}
 		}
@@ -369,7 +389,7 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
-				return err
+				return createHint(err, "table "+name, "CREATE on the schema")
 			}
 		}
 		return nil
@@ -389,6 +409,56 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	s.hnsw = hnsw
 	s.log.Debug("pgvector: init", "table", name, "dims", space.Dims, "pgvector", version, "iterative_scan", s.iterative)
 	return nil
+}
+
+// createExtension runs CREATE EXTENSION vector, which only a superuser (or
+// a managed service's admin role) may do: pgvector is not a trusted
+// extension. When that fails for want of pgvector on the server or of the
+// privilege, the error is ErrNoExtension saying what to run.
+func createExtension(ctx context.Context, tx pgx.Tx) error {
+	var db, role string
+	var available bool
+	if err := tx.QueryRow(ctx, `SELECT current_database(), current_user,
+			EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector')`).Scan(&db, &role, &available); err != nil {
+		return err
+	}
+	if !available {
+		return extensionError(db, role, false, nil)
+	}
+	if _, err := tx.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS vector"); err != nil {
+		return extensionError(db, role, true, err)
+	}
+	return nil
+}
+
+// extensionError is Init's error when the extension is missing from
+// database db and role could not create it: available says whether the
+// server has pgvector; err is CREATE EXTENSION's error.
+func extensionError(db, role string, available bool, err error) error {
+	run := fmt.Sprintf(`have a superuser (or the managed service's admin role) run "CREATE EXTENSION vector;" once in database %q`, db)
+	if !available {
+		return fmt.Errorf("%w in database %q, and the server has no pgvector to install (not in pg_available_extensions): "+
+			"install pgvector 0.5 or newer on the server, then %s", ErrNoExtension, db, run)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42501" { // insufficient_privilege
+		return fmt.Errorf("%w in database %q, and role %q may not create it (%s, SQLSTATE %s): "+
+			"pgvector is not a trusted extension, only a superuser or a managed service's admin role may create it; %s, at provisioning",
+			ErrNoExtension, db, role, pe.Message, pe.Code, run)
+	}
+	return fmt.Errorf("create extension vector (%s): %w", run, err)
+}
+
+// createHint puts what to do before a permission error of the DDL that
+// creates what (needing priv): the role may not create, the owner should
+// run Init once.
+func createHint(err error, what, priv string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "42501" {
+		return err
+	}
+	return fmt.Errorf("creating %s needs %s, which this role lacks: run Init once for this model as a role that has it "+
+		"(the owner); after that, USAGE on the schema and SELECT, INSERT, UPDATE, DELETE on the table are enough: %w", what, priv, err)
 }
 
 // initLockKey is the advisory lock Init holds (a constant: the 64-bit
@@ -621,7 +691,7 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, vectorstore.ErrDimensionMismatch) {
+	if errors.Is(err, vectorstore.ErrDimensionMismatch) || errors.Is(err, ErrNoExtension) {
 		return fmt.Errorf("pgvector: %s: %w", op, err)
 	}
 	if cerr := ctx.Err(); cerr != nil {
