@@ -158,7 +158,7 @@ func New(cfg Config) (*Embedder, error) {
 	e := &Embedder{
 		client: openaihttp.NewClient(cfg.BaseURL, cfg.APIKey, cfg.HTTPClient, cfg.ExtraHeaders),
 		retry: &openaihttp.Retry{
-			Pkg: "embed/openai", APIKey: cfg.APIKey, MaxRetries: cfg.MaxRetries,
+			Pkg: "embed/openai", APIKey: cfg.APIKey, Secrets: openaihttp.HeaderSecrets(cfg.ExtraHeaders), MaxRetries: cfg.MaxRetries,
 			MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff, MaxRetryAfter: cfg.MaxRetryAfter,
 			Logger: cfg.Logger, Sleep: cfg.sleep,
 		},

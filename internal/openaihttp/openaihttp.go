@@ -171,6 +171,42 @@ func Redact(s, secret string) string {
 	return strings.ReplaceAll(s, secret, "[REDACTED]")
 }
 
+// HeaderSecrets returns the values of extra headers that RedactError
+// removes: those of at least 4 bytes (shorter ones hold no credential, and
+// removing them would garble messages).
+func HeaderSecrets(h map[string]string) []string {
+	var out []string
+	for _, v := range h {
+		if len(v) >= 4 {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// RedactError removes every secret from the text of an error Classify
+// returned: a *StatusError's Message, a *TransportError's text (dropping
+// its cause when the cause's text holds a secret). Other errors are
+// returned as they are.
+func RedactError(err error, secrets []string) error {
+	var se *StatusError
+	var te *TransportError
+	switch {
+	case errors.As(err, &se):
+		for _, s := range secrets {
+			se.Message = Redact(se.Message, s)
+		}
+	case errors.As(err, &te):
+		for _, s := range secrets {
+			if s != "" && te.err != nil && strings.Contains(te.err.Error(), s) {
+				te.err = nil
+			}
+			te.msg = Redact(te.msg, s)
+		}
+	}
+	return err
+}
+
 // TransportError is a failure to get an answer at all (connection refused,
 // reset, truncated body). Its text has the API key removed; Unwrap gives
 // the cause only when the cause's text did not contain the key.
@@ -257,6 +293,9 @@ type Retry struct {
 	Pkg string
 	// APIKey is removed from any error text.
 	APIKey string
+	// Secrets are removed from any error text too: the values of the
+	// extra headers, which may carry credentials (see HeaderSecrets).
+	Secrets []string
 	// MaxRetries is the number of retries after the first attempt: 0
 	// means DefaultMaxRetries, negative means none.
 	MaxRetries int
@@ -288,6 +327,7 @@ func (r *Retry) Do(ctx context.Context, op func(ctx context.Context) error) erro
 			return nil
 		}
 		cerr, temporary := Classify(ctx, r.Pkg, r.APIKey, err, capture, r.now())
+		cerr = RedactError(cerr, r.Secrets)
 		if !temporary || attempt >= r.maxRetries() {
 			return cerr
 		}

@@ -2,9 +2,13 @@ package openai_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/minirag/minirag/llm"
 	"github.com/minirag/minirag/llm/openai"
 )
 
@@ -22,6 +26,32 @@ func TestAuditConfigJSONHidesSecrets(t *testing.T) {
 			if strings.Contains(string(b), secret) {
 				t.Errorf("json.Marshal(%T) = %s: contains %q", v, b, secret)
 			}
+		}
+	}
+}
+
+// TestAuditErrorsHideHeaderValues: ExtraHeaders carry credentials (a bot's
+// Credentials.Headers); a provider echoing one in its error message must
+// not put it in the error, as the API key is not.
+func TestAuditErrorsHideHeaderValues(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"message":"invalid key `+r.Header.Get("X-Api-Key")+` for `+r.Header.Get("Authorization")+`","type":"invalid_request_error","code":"invalid_api_key"}}`)
+	}))
+	defer srv.Close()
+	m, err := openai.New(openai.Config{BaseURL: srv.URL + "/v1", APIKey: "sk-audit-secret", Model: "m",
+		ExtraHeaders: map[string]string{"X-Api-Key": "header-secret-value"}, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.Chat(t.Context(), llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}})
+	if err == nil {
+		t.Fatal("Chat: no error from a 401")
+	}
+	for _, secret := range []string{"sk-audit-secret", "header-secret-value"} {
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("Chat error %q contains %q", err, secret)
 		}
 	}
 }

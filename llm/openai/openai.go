@@ -116,7 +116,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		client: openaihttp.NewClient(cfg.BaseURL, cfg.APIKey, cfg.HTTPClient, cfg.ExtraHeaders),
 		retry: &openaihttp.Retry{
-			Pkg: "llm/openai", APIKey: cfg.APIKey, MaxRetries: cfg.MaxRetries,
+			Pkg: "llm/openai", APIKey: cfg.APIKey, Secrets: openaihttp.HeaderSecrets(cfg.ExtraHeaders), MaxRetries: cfg.MaxRetries,
 			MinBackoff: cfg.MinBackoff, MaxBackoff: cfg.MaxBackoff, MaxRetryAfter: cfg.MaxRetryAfter,
 			Logger: cfg.Logger, Sleep: cfg.sleep,
 		},
@@ -304,6 +304,7 @@ func (c *Client) Stream(ctx context.Context, req llm.Request) iter.Seq2[llm.Delt
 			}
 			if err != nil {
 				cerr, _ := openaihttp.Classify(ctx, "llm/openai", c.retry.APIKey, err, &openaihttp.Capture{Status: http.StatusOK}, time.Now())
+				cerr = openaihttp.RedactError(cerr, c.retry.Secrets)
 				yield(llm.Delta{}, fmt.Errorf("%w (after part of the answer was streamed)", cerr))
 				return
 			}
