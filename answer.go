@@ -100,7 +100,8 @@ type AskRequest struct {
 	// TopK is the number of passages retrieved (0 means DefaultAskTopK;
 	// at most 50). Fewer reach the model when they do not fit the budget.
 	TopK int `json:"top_k,omitempty"`
-	// SourceIDs, when set, limits retrieval to these sources of the bot.
+	// SourceIDs, when set, limits retrieval to these sources of the bot
+	// (at most 1000).
 	SourceIDs []string `json:"source_ids,omitempty"`
 	// Mode is the retrieval mode; empty means hybrid.
 	Mode SearchMode `json:"mode,omitempty"`

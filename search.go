@@ -98,6 +98,9 @@ const (
 	DefaultRRFK = 60
 	// maxQueryBytes bounds a query.
 	maxQueryBytes = 8 << 10
+	// maxSourceIDs bounds SearchRequest.SourceIDs (storage and vector
+	// store filters take one parameter per ID).
+	maxSourceIDs = 1000
 )
 
 // Who found a search result.
@@ -116,7 +119,7 @@ type SearchRequest struct {
 	// MaxTopK.
 	TopK int `json:"top_k,omitempty"`
 	// SourceIDs, when not empty, limits the search to these sources of the
-	// bot.
+	// bot (at most 1000).
 	SourceIDs []string `json:"source_ids,omitempty"`
 	// MinScore, when not zero, drops results whose Score is below it. The
 	// scale is the mode's: cosine similarity (-1 to 1) for dense, the
@@ -222,6 +225,10 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	}
 	if req.LexicalWeight < 0 {
 		v.Add("lexical_weight", "must not be negative")
+	}
+	if len(req.SourceIDs) > maxSourceIDs {
+		v.Add("source_ids", fmt.Sprintf("must hold at most %d IDs", maxSourceIDs))
+		req.SourceIDs = nil // one error, not one per ID
 	}
 	for i, s := range req.SourceIDs {
 		if s == "" {
