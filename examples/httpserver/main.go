@@ -11,7 +11,9 @@
 // parts to services:
 //
 //	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite
-//	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store
+//	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store (on PGlite, whose
+//	                          connections share one backend, or behind a transaction-mode pooler,
+//	                          add default_query_exec_mode=simple_protocol to the URL)
 //	MINIRAG_QDRANT_ADDR       vectorstore/qdrant (host:port of the gRPC API), with MINIRAG_QDRANT_API_KEY
 //	MINIRAG_EMBED_BASE_URL    embed/openai on an OpenAI-compatible endpoint, with
 //	                          MINIRAG_EMBED_MODEL (required), MINIRAG_EMBED_API_KEY, MINIRAG_EMBED_DIMENSIONS
@@ -19,6 +21,8 @@
 //	                          (required with a service; the embedded stack keeps one in its folder otherwise)
 //	MINIRAG_JWT_SECRET        HS256 secret of JWT sessions (at least 32 bytes)
 //	MINIRAG_FILE_ROOT         the only folder "file" sources may read (default <dir>/files)
+//	MINIRAG_ALLOW_PRIVATE_NETWORKS=1  lets bots' base_url and url sources reach loopback and
+//	                          private addresses (refused by default: anyone may create a tenant)
 //
 // Each bot calls its own OpenAI-compatible chat endpoint (its base_url,
 // model and encrypted credentials). See docs/httpserver.md.
@@ -158,10 +162,18 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 	if fileRoot == "" {
 		fileRoot = filepath.Join(dir, "files")
 	}
+	// Nor may a bot's base_url or a url source reach the host's network,
+	// unless MINIRAG_ALLOW_PRIVATE_NETWORKS=1 (a local Ollama).
+	allowPrivate := getenv("MINIRAG_ALLOW_PRIVATE_NETWORKS") == "1"
+	guard := func(c *minirag.Config) {
+		c.Loader.FileRoots = []string{fileRoot}
+		c.Loader.AllowPrivateNetworks = allowPrivate
+		c.ChatModel = guardedChatModel(allowPrivate, log)
+	}
 
 	if pgURL == "" && pgvURL == "" && qdrantAddr == "" {
 		opts := []minirag.OpenOption{minirag.WithLogger(log),
-			minirag.WithConfig(func(c *minirag.Config) { c.Loader.FileRoots = []string{fileRoot} })}
+			minirag.WithConfig(guard)}
 		if len(keys) > 0 {
 			opts = append(opts, minirag.WithEncryptionKeys(keys...))
 		}
@@ -237,7 +249,7 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		return nil, "", err
 	}
 	cfg := minirag.Config{Storage: st, VectorStore: vs, Embedder: emb, EncryptionKeys: keys, Logger: log}
-	cfg.Loader.FileRoots = []string{fileRoot}
+	guard(&cfg)
 	if jwt != nil {
 		cfg.JWT = *jwt
 	}

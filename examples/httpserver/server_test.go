@@ -215,6 +215,8 @@ func TestEndToEndQdrant(t *testing.T) {
 	require.NoError(t, err)
 	c, desc, err := openClient(t.Context(), slog.New(slog.DiscardHandler), t.TempDir(), envMap(map[string]string{
 		"MINIRAG_ENCRYPTION_KEYS": key, "MINIRAG_QDRANT_ADDR": q.Addr(),
+		// The fake chat provider listens on 127.0.0.1.
+		"MINIRAG_ALLOW_PRIVATE_NETWORKS": "1",
 	}))
 	require.NoError(t, err)
 	require.Contains(t, desc, "vectors qdrant")
