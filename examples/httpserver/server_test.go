@@ -55,13 +55,28 @@ func embeddedClient(t *testing.T) *minirag.Client {
 	return c
 }
 
+// tLogWriter writes each log line to t.Log, so that a failing test shows
+// what the worker did.
+type tLogWriter struct{ t *testing.T }
+
+func (w tLogWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// testLogger is a debug-level logger writing to t.Log.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 // newStack serves c (closed when the test ends) with a worker draining
 // its queue.
 func newStack(t *testing.T, c *minirag.Client) *stack {
 	t.Helper()
 	t.Cleanup(func() { c.Close() })
 
-	wk, err := c.NewWorker(minirag.WorkerConfig{PollInterval: 10 * time.Millisecond})
+	wk, err := c.NewWorker(minirag.WorkerConfig{PollInterval: 10 * time.Millisecond, Logger: testLogger(t)})
 	require.NoError(t, err)
 	wctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -183,11 +198,23 @@ func (s *stack) ingested(token, botID, name, text string) sourceResp {
 	var job minirag.Job
 	s.ok(http.StatusAccepted, "POST", "/v1/sources/"+src.ID+"/ingest", token, nil, &job)
 	require.Equal(s.t, src.ID, job.SourceID)
-	require.Eventually(s.t, func() bool {
+	// Polled on the test's goroutine (not in require.Eventually, whose
+	// condition runs on another one, where a failed require only ends
+	// that goroutine and the wait goes on until the timeout).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		s.ok(http.StatusOK, "GET", "/v1/sources/"+src.ID, token, nil, &src)
 		require.NotEqual(s.t, minirag.StatusError, src.Status, src.Error)
-		return src.Status == minirag.StatusReady
-	}, 20*time.Second, 20*time.Millisecond)
+		// A failed attempt is retried after a backoff (10 s) with the
+		// source still pending or running: report it now rather than as a
+		// timeout.
+		var j minirag.Job
+		s.ok(http.StatusOK, "GET", "/v1/jobs/"+job.ID, token, nil, &j)
+		require.Empty(s.t, j.LastError, "ingestion attempt %d failed", j.Attempts)
+		if src.Status == minirag.StatusReady {
+			break
+		}
+		require.True(s.t, time.Now().Before(deadline), "source %s still %s, job %s, after 20 s", src.ID, src.Status, j.Status)
+	}
 	s.ok(http.StatusOK, "GET", "/v1/jobs/"+job.ID, token, nil, &job)
 	require.Equal(s.t, minirag.JobDone, job.Status)
 	var jobs struct{ Data []minirag.Job }
@@ -233,7 +260,16 @@ func TestEndToEndPostgresPGVector(t *testing.T) {
 	ctx := t.Context()
 	st, err := postgres.Open(ctx, pgURL, postgres.WithSchema(testsvc.Schema(t, pgURL)))
 	require.NoError(t, err)
-	vs, err := pgvector.Open(ctx, pgvURL, pgvector.Options{Schema: testsvc.Schema(t, pgvURL)})
+	// PGlite serves every connection on one backend: a pool in pgx's
+	// default mode (extended protocol, cached prepared statements) makes
+	// each new connection prepare "stmtcache_<hash>" statements that
+	// another connection, or an earlier test, already prepared there
+	// ("prepared statement ... already exists", SQLSTATE 42P05), and every
+	// ingestion attempt fails. testsvc selects the simple protocol on
+	// PGlite. One connection: the SDK must never wait on the vector store
+	// while holding one of its connections (a deadlock on a small pool).
+	pool := testsvc.Pool(t, testsvc.PoolConfig(t, pgvURL, 1))
+	vs, err := pgvector.New(ctx, pool, pgvector.Options{Schema: testsvc.Schema(t, pgvURL)})
 	if err != nil {
 		st.Close()
 		require.NoError(t, err)
