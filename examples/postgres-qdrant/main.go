@@ -112,8 +112,10 @@ type config struct {
 	Tenant string
 	// Queries are searched (and asked) after ingestion.
 	Queries []string
-	// Reindex embeds every document again (after changing the embedding
-	// model, whose vectors live in another Qdrant collection).
+	// Reindex embeds every document again, changed or not, to rebuild the
+	// index (a Qdrant collection dropped or emptied while Storage kept the
+	// documents). A new embedding model needs none: the SDK embeds the
+	// documents again into the new model's collection by itself.
 	Reindex bool
 	// Workers is the Worker's concurrency.
 	Workers int
@@ -209,7 +211,7 @@ func main() {
 	var queries queryFlags
 	dir := flag.String("dir", ".", "directory of documents (.md, .txt, .html) the source reads")
 	tenant := flag.String("tenant", "demo", "tenant slug, created on the first run")
-	reindex := flag.Bool("reindex", false, "embed every document again (after changing the embedding model)")
+	reindex := flag.Bool("reindex", false, "embed every document again, changed or not (to refill a dropped or emptied Qdrant collection; a new embedding model needs none)")
 	workers := flag.Int("workers", 1, "jobs the worker runs at once")
 	timeout := flag.Duration("connect-timeout", 10*time.Second, "time allowed to reach each service at start")
 	verbose := flag.Bool("v", false, "log the SDK's debug records to stderr")
@@ -684,8 +686,10 @@ func ingest(ctx context.Context, c *minirag.Client, h *minirag.TenantHandle, src
 }
 
 // checkIndex warns when the source has chunks but Qdrant finds none of
-// them: the embedding model changed (its vectors go to another collection)
-// and the unchanged documents were not embedded again.
+// them: the collection was dropped or emptied while Storage kept the
+// documents, which ingestion then sees as unchanged and does not embed
+// again. (A new embedding model is not such a case: ingestion embeds
+// every document again into the new model's collection.)
 func checkIndex(ctx context.Context, h *minirag.TenantHandle, botID, q string, out io.Writer) error {
 	hits, err := h.Search(ctx, minirag.SearchRequest{BotID: botID, Query: q, TopK: 1, Mode: minirag.SearchDense})
 	if err != nil {
@@ -693,7 +697,7 @@ func checkIndex(ctx context.Context, h *minirag.TenantHandle, botID, q string, o
 	}
 	if len(hits) == 0 {
 		fmt.Fprintln(out, "\nwarning: the source has chunks but the Qdrant collection holds no vector for them "+
-			"(a new embedding model?): run again with -reindex")
+			"(was the collection dropped or emptied?): run again with -reindex")
 	}
 	return nil
 }

@@ -186,15 +186,50 @@ func TestRunHashingFallback(t *testing.T) {
 	assert.Regexp(t, `Q: how do I restore a backup\?\n  1\. \S+  Backups`, out)
 	assert.Empty(t, e.api.Requests(), "nothing sent to the OpenAI-compatible server")
 
-	// Switching to a real embedding model starts an empty collection: the
-	// example says to reindex, and -reindex fills it.
+	// Switching to a real embedding model starts an empty collection, and
+	// the SDK embeds the unchanged documents again into it (each document
+	// records the model its chunks were embedded by): no -reindex needed.
 	e.cfg.EmbedBaseURL = e.api.URL
 	out = e.run(t)
+	assert.Contains(t, out, "collection minirag_openai_text-embedding-3-small")
+	assert.Contains(t, out, "ingestion: 3 documents (0 unchanged, 0 failed), 3 chunks embedded")
+	assert.NotContains(t, out, "warning:")
+	assert.Regexp(t, `Q: how do I restore a backup\?\n  1\. \S+  Backups`, out)
+	var embeds int
+	for _, r := range e.api.Requests() {
+		if r.Path == "/v1/embeddings" {
+			embeds++
+		}
+	}
+	assert.Greater(t, embeds, 1, "the start-up check and the ingestion's embeddings")
+	collection := ""
+	for _, name := range e.qdrant.CollectionNames() {
+		if strings.Contains(name, "text-embedding-3-small") {
+			collection = name
+		}
+	}
+	require.NotEmpty(t, collection)
+	pts, ok := e.qdrant.Points(collection)
+	require.True(t, ok)
+	assert.Len(t, pts, 3, "one chunk per document, in the new model's collection")
+
+	// Same model again: nothing to embed.
+	out = e.run(t)
 	assert.Contains(t, out, "ingestion: 3 documents (3 unchanged, 0 failed), 0 chunks embedded")
-	assert.Contains(t, out, "warning: the source has chunks but the Qdrant collection holds no vector")
+	assert.NotContains(t, out, "warning:")
+
+	// The collection dropped behind the SDK's back: Storage still says the
+	// documents are embedded by this model, so they stay unchanged; the
+	// example notices that search finds nothing and says to reindex, and
+	// -reindex fills the collection again.
+	require.NoError(t, e.qdrant.Client(t).DeleteCollection(t.Context(), collection))
+	out = e.run(t)
+	assert.Contains(t, out, "ingestion: 3 documents (3 unchanged, 0 failed), 0 chunks embedded")
+	assert.Contains(t, out, "warning: the source has chunks but the Qdrant collection holds no vector for them")
+	assert.Contains(t, out, "run again with -reindex")
 	e.cfg.Reindex = true
 	out = e.run(t)
-	assert.Contains(t, out, "ingestion: 3 documents (0 unchanged, 0 failed)")
+	assert.Contains(t, out, "ingestion: 3 documents (0 unchanged, 0 failed), 3 chunks embedded")
 	assert.NotContains(t, out, "warning:")
 	assert.Regexp(t, `Q: how do I restore a backup\?\n  1\. \S+  Backups`, out)
 }
