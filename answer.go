@@ -463,6 +463,9 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 // chatModel builds the model of bot with its credentials, decrypted for
 // this call only.
 func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
+	if err := c.checkModelEndpoint(ctx, bot.BaseURL); err != nil {
+		return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
+	}
 	cred, err := c.decryptCredentials(ctx, bot.TenantID, bot.ID)
 	if err != nil {
 		return nil, err
@@ -479,6 +482,7 @@ func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
 		APIKey:       cred.APIKey,
 		Model:        bot.Model,
 		ExtraHeaders: cred.Headers,
+		HTTPClient:   c.modelHTTP,
 		Logger:       c.log,
 	})
 	if err != nil {

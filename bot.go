@@ -239,6 +239,9 @@ func (h *TenantHandle) CreateBot(ctx context.Context, p BotParams) (Bot, error) 
 	if err := v.Err(); err != nil {
 		return Bot{}, err
 	}
+	if err := h.c.checkModelEndpoint(ctx, b.BaseURL); err != nil {
+		return Bot{}, err
+	}
 	var ct []byte
 	if p.Credentials != nil {
 		var err error
@@ -303,6 +306,11 @@ func (h *TenantHandle) UpdateBot(ctx context.Context, botID string, u BotUpdate)
 	}
 	if err := v.Err(); err != nil {
 		return Bot{}, err
+	}
+	if u.BaseURL != nil {
+		if err := h.c.checkModelEndpoint(ctx, *u.BaseURL); err != nil {
+			return Bot{}, err
+		}
 	}
 	var ct []byte
 	if u.Credentials != nil {

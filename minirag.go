@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -64,6 +65,21 @@ type Config struct {
 	// model in tests.
 	ChatModel ChatModelFunc
 
+	// PublicModelEndpointsOnly keeps bots' model calls off the host's own
+	// networks (SSRF): set it when tenant admins are not trusted with the
+	// host's network, as on a self-service multi-tenant server. Then a
+	// bot's BaseURL whose host is, or resolves to, a loopback, private,
+	// link-local or otherwise non-public address (loader.PublicAddress) is
+	// refused by CreateBot and UpdateBot, and by Ask and AskStream for a
+	// bot stored before, as ErrInvalidInput naming base_url (matching
+	// loader.ErrBlockedAddress too); and the default chat model (ChatModel
+	// nil) dials only public addresses, checked on the address actually
+	// dialled after DNS resolution, with no HTTP proxy. A ChatModel of the
+	// host's own does its own dialling: the BaseURL checks still apply,
+	// the dial check does not. The default (false) allows any BaseURL, as
+	// a LiteLLM proxy or an Ollama on a private network needs.
+	PublicModelEndpointsOnly bool
+
 	// Logger receives the Client's logs (never a secret). Nil is silent.
 	Logger *slog.Logger
 
@@ -118,12 +134,16 @@ type Client struct {
 	emb   embed.Embedder
 	chunk chunk.Chunker
 	load  loader.Options
-	chat  ChatModelFunc   // nil: llm/openai (answer.go)
-	rt    ingestRuntime   // lazily prepared index and chunkers (ingest.go)
-	keys  *fernet.Keyring // nil without EncryptionKeys
-	jwt   *jwtCodec       // nil when JWT is not configured
-	log   *slog.Logger
-	nowFn func() time.Time
+	chat  ChatModelFunc // nil: llm/openai (answer.go)
+	// publicModels is Config.PublicModelEndpointsOnly; modelHTTP is the
+	// default chat model's guarded HTTP client then (nil otherwise).
+	publicModels bool
+	modelHTTP    *http.Client
+	rt           ingestRuntime   // lazily prepared index and chunkers (ingest.go)
+	keys         *fernet.Keyring // nil without EncryptionKeys
+	jwt          *jwtCodec       // nil when JWT is not configured
+	log          *slog.Logger
+	nowFn        func() time.Time
 }
 
 // New validates cfg and returns a Client. Errors name the bad field, never
@@ -141,6 +161,10 @@ func New(cfg Config) (*Client, error) {
 		chat:  cfg.ChatModel,
 		log:   cfg.Logger,
 		nowFn: cfg.Now,
+	}
+	if cfg.PublicModelEndpointsOnly {
+		c.publicModels = true
+		c.modelHTTP = publicOnlyHTTPClient()
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -28,6 +28,7 @@ func TestAuditBotBaseURLNoPrivateNetworks(t *testing.T) {
 	}))
 	defer internal.Close()
 
+	// ask returns the error of creating the bot, or else of asking it.
 	ask := func(t *testing.T, env map[string]string) error {
 		dir := t.TempDir()
 		c, _, err := openClient(t.Context(), slog.New(slog.DiscardHandler), dir, envMap(env))
@@ -37,7 +38,9 @@ func TestAuditBotBaseURLNoPrivateNetworks(t *testing.T) {
 		require.NoError(t, err)
 		h := c.Scoped(mustAuth(t, c, b.Token.Plaintext))
 		bot, err := h.CreateBot(t.Context(), minirag.BotParams{Name: "b", Model: "m", BaseURL: internal.URL + "/v1"})
-		require.NoError(t, err)
+		if err != nil {
+			return err
+		}
 		src, err := h.CreateSource(t.Context(), minirag.SourceParams{BotID: bot.ID, Name: "t", Type: minirag.SourceText,
 			Config: loader.TextConfig{Title: "Hours", Content: "Opening hours are nine to five on weekdays."}})
 		require.NoError(t, err)
@@ -49,6 +52,8 @@ func TestAuditBotBaseURLNoPrivateNetworks(t *testing.T) {
 
 	err := ask(t, nil)
 	assert.ErrorIs(t, err, minirag.ErrInvalidInput, "a private base_url is bad input naming base_url")
+	assert.ErrorIs(t, err, loader.ErrBlockedAddress)
+	assert.Contains(t, err.Error(), "base_url")
 	assert.Zero(t, hits.Load(), "the server sent a request to a private address named by a tenant's bot")
 
 	hits.Store(0)

@@ -163,12 +163,14 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		fileRoot = filepath.Join(dir, "files")
 	}
 	// Nor may a bot's base_url or a url source reach the host's network,
-	// unless MINIRAG_ALLOW_PRIVATE_NETWORKS=1 (a local Ollama).
+	// unless MINIRAG_ALLOW_PRIVATE_NETWORKS=1 (a local Ollama): the SDK
+	// refuses such a base_url at bot create/update and at Ask, and dials
+	// only public addresses for the model (Config.PublicModelEndpointsOnly).
 	allowPrivate := getenv("MINIRAG_ALLOW_PRIVATE_NETWORKS") == "1"
 	guard := func(c *minirag.Config) {
 		c.Loader.FileRoots = []string{fileRoot}
 		c.Loader.AllowPrivateNetworks = allowPrivate
-		c.ChatModel = guardedChatModel(allowPrivate, log)
+		c.PublicModelEndpointsOnly = !allowPrivate
 	}
 
 	if pgURL == "" && pgvURL == "" && qdrantAddr == "" {
