@@ -167,6 +167,31 @@ func ExampleClient_Middleware() {
 	// 401 Bearer realm="minirag", error="invalid_token" {"error":"unauthenticated","message":"invalid or expired token"}
 }
 
+func ExampleClient_MiddlewareWith() {
+	ctx := context.Background()
+	c := newClient(ctx)
+	defer c.Close()
+
+	// The host writes refusals in its own error shape; the middleware has
+	// set the WWW-Authenticate challenge already.
+	mw := c.MiddlewareWith(minirag.MiddlewareOptions{OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		var ae *minirag.AuthError
+		errors.As(err, &ae)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(ae.Status)
+		fmt.Fprintf(w, "{\"title\":%q}\n", ae.Message)
+	}})
+	api := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") }))
+
+	r := httptest.NewRequest(http.MethodGet, "/v1/bots", nil)
+	r.Header.Set("Authorization", "Bearer mrag_forged")
+	w := httptest.NewRecorder()
+	api.ServeHTTP(w, r)
+	fmt.Print(w.Code, " ", w.Header().Get("WWW-Authenticate"), " ", w.Body.String())
+	// Output:
+	// 401 Bearer realm="minirag", error="invalid_token" {"title":"invalid or expired token"}
+}
+
 func ExampleTenantHandle_CreateBot() {
 	ctx := context.Background()
 	c := newClient(ctx)

@@ -27,40 +27,95 @@ func PrincipalFromContext(ctx context.Context) (Principal, bool) {
 // "Authorization: Bearer …" header (see Authenticate) and calls next with
 // the Principal in the request's context (PrincipalFromContext). Without
 // a valid credential it answers 401 with a "WWW-Authenticate: Bearer"
-// header (RFC 6750) and a small JSON body; when authentication itself
+// header (RFC 6750) and a small JSON body
+// ({"error":"unauthenticated","message":…}); when authentication itself
 // fails (storage down) it answers 500. The body never echoes the
-// credential.
+// credential. MiddlewareWith lets the host write these answers in its own
+// shape.
 func (c *Client) Middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			writeAuthError(w, http.StatusUnauthorized, `Bearer realm="minirag"`, "unauthenticated", "missing bearer token")
-			return
-		}
-		scheme, cred, ok := strings.Cut(h, " ")
-		cred = strings.TrimSpace(cred)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
-			writeAuthError(w, http.StatusUnauthorized, `Bearer realm="minirag", error="invalid_request"`, "unauthenticated", "the Authorization header must be: Bearer <token>")
-			return
-		}
-		p, err := c.Authenticate(r.Context(), cred)
-		switch {
-		case errors.Is(err, ErrUnauthenticated):
-			writeAuthError(w, http.StatusUnauthorized, `Bearer realm="minirag", error="invalid_token"`, "unauthenticated", "invalid or expired token")
-			return
-		case err != nil:
-			c.log.LogAttrs(r.Context(), slog.LevelError, "authentication error", slog.String("error", err.Error()))
-			writeAuthError(w, http.StatusInternalServerError, "", "internal", "authentication is unavailable")
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(ContextWithPrincipal(r.Context(), p)))
-	})
+	return c.MiddlewareWith(MiddlewareOptions{})(next)
 }
 
-func writeAuthError(w http.ResponseWriter, status int, challenge, code, msg string) {
-	if challenge != "" {
-		w.Header().Set("WWW-Authenticate", challenge)
+// MiddlewareOptions configures MiddlewareWith.
+type MiddlewareOptions struct {
+	// OnError, when set, writes the answer to a request the middleware
+	// does not pass on, instead of the default JSON body. err is an
+	// *AuthError: its Status is 401 (err matches ErrUnauthenticated; the
+	// "WWW-Authenticate: Bearer" header is already set and must be kept)
+	// or 500 (authentication is unavailable, already logged; err wraps
+	// the cause, which is not for the client's eyes: show Message only).
+	// OnError must write a status; neither err nor Message holds the
+	// credential.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// AuthError is the error MiddlewareOptions.OnError gets.
+type AuthError struct {
+	// Status is the HTTP status the middleware would answer: 401 or 500.
+	Status int
+	// Message says what is wrong, safe to show to the client (for
+	// example "invalid or expired token").
+	Message string
+	// Err is ErrUnauthenticated for a 401, the cause of the failure for
+	// a 500.
+	Err error
+}
+
+// Error returns "minirag: " and the Message (never the cause of a 500).
+func (e *AuthError) Error() string { return "minirag: " + e.Message }
+
+// Unwrap returns Err.
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// MiddlewareWith returns Middleware configured by opts: a func wrapping a
+// handler, as routers' middleware chains expect.
+func (c *Client) MiddlewareWith(opts MiddlewareOptions) func(next http.Handler) http.Handler {
+	fail := func(w http.ResponseWriter, r *http.Request, challenge string, e *AuthError) {
+		if challenge != "" {
+			w.Header().Set("WWW-Authenticate", challenge)
+		}
+		if opts.OnError != nil {
+			opts.OnError(w, r, e)
+			return
+		}
+		code := "unauthenticated"
+		if e.Status != http.StatusUnauthorized {
+			code = "internal"
+		}
+		writeAuthError(w, e.Status, code, e.Message)
 	}
+	unauth := func(msg string) *AuthError {
+		return &AuthError{Status: http.StatusUnauthorized, Message: msg, Err: ErrUnauthenticated}
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := r.Header.Get("Authorization")
+			if h == "" {
+				fail(w, r, `Bearer realm="minirag"`, unauth("missing bearer token"))
+				return
+			}
+			scheme, cred, ok := strings.Cut(h, " ")
+			cred = strings.TrimSpace(cred)
+			if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+				fail(w, r, `Bearer realm="minirag", error="invalid_request"`, unauth("the Authorization header must be: Bearer <token>"))
+				return
+			}
+			p, err := c.Authenticate(r.Context(), cred)
+			switch {
+			case errors.Is(err, ErrUnauthenticated):
+				fail(w, r, `Bearer realm="minirag", error="invalid_token"`, unauth("invalid or expired token"))
+				return
+			case err != nil:
+				c.log.LogAttrs(r.Context(), slog.LevelError, "authentication error", slog.String("error", err.Error()))
+				fail(w, r, "", &AuthError{Status: http.StatusInternalServerError, Message: "authentication is unavailable", Err: err})
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(ContextWithPrincipal(r.Context(), p)))
+		})
+	}
+}
+
+func writeAuthError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -126,3 +126,64 @@ func TestHTTPStatus(t *testing.T) {
 		assert.Equal(t, want, HTTPStatus(err), "%v", err)
 	}
 }
+
+func TestMiddlewareWithOnError(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap(t, "acme")
+	var got []error
+	mw := e.c.MiddlewareWith(MiddlewareOptions{OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		got = append(got, err)
+		var ae *AuthError
+		require.True(t, errors.As(err, &ae))
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(ae.Status)
+		fmt.Fprintf(w, "host says: %s", ae.Message)
+	}})
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	do := func(auth string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+
+	w := do("Bearer " + b.Token.Plaintext)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok", w.Body.String())
+	assert.Empty(t, got, "OnError called for a good credential")
+
+	for auth, want := range map[string]struct{ challenge, msg string }{
+		"":                   {`Bearer realm="minirag"`, "missing bearer token"},
+		"Basic dXNlcjpwYXNz": {`Bearer realm="minirag", error="invalid_request"`, "the Authorization header must be: Bearer <token>"},
+		"Bearer mrag_nope":   {`Bearer realm="minirag", error="invalid_token"`, "invalid or expired token"},
+	} {
+		got = nil
+		w := do(auth)
+		assert.Equal(t, http.StatusUnauthorized, w.Code, auth)
+		assert.Equal(t, want.challenge, w.Header().Get("WWW-Authenticate"), "the challenge is kept with OnError: %q", auth)
+		assert.Equal(t, "host says: "+want.msg, w.Body.String(), auth)
+		require.Len(t, got, 1, auth)
+		assert.ErrorIs(t, got[0], ErrUnauthenticated, auth)
+		assert.Equal(t, http.StatusUnauthorized, HTTPStatus(got[0]), auth)
+		assert.Equal(t, "minirag: "+want.msg, got[0].Error())
+	}
+
+	// Storage down: a 500 AuthError wrapping the cause, whose message
+	// shows only the safe Message.
+	got = nil
+	require.NoError(t, e.c.store.Close())
+	w = do("Bearer " + b.Token.Plaintext)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Empty(t, w.Header().Get("WWW-Authenticate"))
+	assert.Equal(t, "host says: authentication is unavailable", w.Body.String())
+	require.Len(t, got, 1)
+	assert.NotErrorIs(t, got[0], ErrUnauthenticated)
+	assert.Equal(t, "minirag: authentication is unavailable", got[0].Error())
+	var ae *AuthError
+	require.True(t, errors.As(got[0], &ae))
+	assert.Error(t, ae.Err, "the cause is kept for the host's logs")
+	assert.NotContains(t, got[0].Error(), b.Token.Plaintext)
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -88,43 +87,22 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	return root
 }
 
-// authenticate runs minirag's Middleware in front of next and rewrites its
-// own error answers (401, or 500 when authentication is unavailable) into
-// this API's error shape; the WWW-Authenticate header it sets is kept.
+// authenticate runs minirag's Middleware in front of next, its error
+// answers (401, or 500 when authentication is unavailable) written in this
+// API's error shape; the WWW-Authenticate header it sets is kept.
 func (s *server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &authRecorder{header: w.Header()}
-		reached := false
-		s.c.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-			reached = true
-			next.ServeHTTP(w, r)
-		})).ServeHTTP(rec, r)
-		if reached {
+	return s.c.MiddlewareWith(minirag.MiddlewareOptions{OnError: func(w http.ResponseWriter, _ *http.Request, err error) {
+		var ae *minirag.AuthError
+		if !errors.As(err, &ae) { // not reached: the middleware always gives one
+			writeError(w, err)
 			return
 		}
-		var m struct{ Error, Message string }
-		_ = json.Unmarshal(rec.body.Bytes(), &m)
-		if m.Error == "" {
-			m.Error, m.Message = "unauthenticated", "authentication failed"
+		code := "unauthenticated"
+		if ae.Status != http.StatusUnauthorized {
+			code = "internal"
 		}
-		writeError(w, apiError{status: rec.status, code: m.Error, msg: m.Message})
-	})
-}
-
-// authRecorder keeps what the Middleware answered when it did not call
-// the next handler.
-type authRecorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (a *authRecorder) Header() http.Header         { return a.header }
-func (a *authRecorder) Write(b []byte) (int, error) { return a.body.Write(b) }
-func (a *authRecorder) WriteHeader(status int) {
-	if a.status == 0 {
-		a.status = status
-	}
+		writeError(w, apiError{status: ae.Status, code: code, msg: ae.Message})
+	}})(next)
 }
 
 // handle is the caller's tenant handle (Middleware put the principal in

@@ -428,6 +428,20 @@ func TestErrors(t *testing.T) {
 		assert.Equal(t, "invalid or expired token", apiErr(t, body).Error.Message)
 		status, _ = s.do("POST", "/v1/bot-profiles/"+bot.ID+"/chat", "", map[string]any{"question": "q"})
 		assert.Equal(t, http.StatusUnauthorized, status)
+
+		// The SDK middleware's challenge is kept with this API's body.
+		req, err := http.NewRequest("GET", s.srv.URL+"/v1/tenants/me", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer mrag_notarealtoken")
+		resp, err := s.srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		assert.Equal(t, `Bearer realm="minirag", error="invalid_token"`, resp.Header.Get("WWW-Authenticate"))
+		var eb errorBody
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&eb))
+		assert.Equal(t, "unauthenticated", eb.Error.Code)
+		assert.Equal(t, "invalid or expired token", eb.Error.Message)
 	})
 
 	t.Run("404 across tenants", func(t *testing.T) {
