@@ -419,7 +419,7 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	if query == "" {
 		query = req.Question
 	}
-	results, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion})
+	results, err := h.search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion}, &bot)
 	if err != nil {
 		return nil, err
 	}
@@ -466,7 +466,7 @@ func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
 	if err := c.checkModelEndpoint(ctx, bot.BaseURL); err != nil {
 		return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
 	}
-	cred, err := c.decryptCredentials(ctx, bot.TenantID, bot.ID)
+	cred, err := c.botCredentials(ctx, bot)
 	if err != nil {
 		return nil, err
 	}

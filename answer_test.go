@@ -6,6 +6,7 @@ import (
 	"iter"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/minirag/minirag/internal/openaitest"
 	"github.com/minirag/minirag/llm"
 	"github.com/minirag/minirag/loader"
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore/local"
 )
 
@@ -623,4 +626,43 @@ func TestAskConcurrent(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.Equal(t, 16, m.calls)
+}
+
+// getBotCounter counts Storage.GetBot calls.
+type getBotCounter struct {
+	storage.Storage
+	n atomic.Int32
+}
+
+func (s *getBotCounter) GetBot(ctx context.Context, tenantID, botID string) (record.Bot, error) {
+	s.n.Add(1)
+	return s.Storage.GetBot(ctx, tenantID, botID)
+}
+
+// TestAskReadsTheBotOnce: Ask reads the bot once (retrieval and the
+// credentials use that read), with the same answer and credentials.
+func TestAskReadsTheBotOnce(t *testing.T) {
+	srv := openaitest.New(t, openaitest.Options{APIKey: "sk-once", Reply: func(openaitest.ChatRequest) string { return "Fifteen days [1]." }})
+	a := newAskEnv(t, nil, BotParams{Model: "gpt-test", BaseURL: srv.URL, Credentials: &Credentials{APIKey: "sk-once"}})
+	cnt := &getBotCounter{Storage: a.c.store}
+	a.c.store = cnt
+
+	ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "How long is the retention of samples on disk?"})
+	require.NoError(t, err)
+	assert.Equal(t, "Fifteen days [1].", ans.Text)
+	assert.NotEmpty(t, ans.Passages)
+	assert.EqualValues(t, 1, cnt.n.Load(), "GetBot calls in one Ask")
+	reqs := srv.Requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, "Bearer sk-once", reqs[0].Header.Get("Authorization"))
+
+	cnt.n.Store(0)
+	_, err = CollectAnswer(a.h.AskStream(a.ctx, AskRequest{BotID: a.bot.ID, Question: "How long is the retention?"}))
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, cnt.n.Load(), "GetBot calls in one AskStream")
+
+	cnt.n.Store(0)
+	_, err = a.h.Search(a.ctx, SearchRequest{BotID: a.bot.ID, Query: "retention"})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, cnt.n.Load(), "Search still reads the bot itself")
 }

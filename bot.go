@@ -407,6 +407,16 @@ func (c *Client) decryptCredentials(ctx context.Context, tenantID, botID string)
 	if err != nil {
 		return Credentials{}, fmt.Errorf("minirag: get bot: %w", err)
 	}
+	return c.botCredentials(ctx, b)
+}
+
+// botCredentials is decryptCredentials for a bot already loaded from
+// Storage (Ask reads the bot once).
+func (c *Client) botCredentials(ctx context.Context, b Bot) (Credentials, error) {
+	tenantID, botID := b.TenantID, b.ID
+	if tenantID == "" {
+		return Credentials{}, record.ErrEmptyTenant
+	}
 	if !b.HasCredentials {
 		return Credentials{}, nil
 	}

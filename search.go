@@ -194,6 +194,12 @@ type candidate struct {
 // ErrInvalidInput naming "query". Vector matches whose chunk is no longer
 // in Storage (a document being rewritten) are left out.
 func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchResult, error) {
+	return h.search(ctx, req, nil)
+}
+
+// search is Search; loaded, when not nil, is the bot of req.BotID as the
+// caller (Ask) already read it from Storage, so it is not read again.
+func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bot) ([]SearchResult, error) {
 	if err := h.authorizeBot(req.BotID); err != nil {
 		return nil, err
 	}
@@ -246,9 +252,14 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	}
 	req = hybridDefaults(req, isLexicalEmbedder(h.c.emb))
 	tenantID := h.p.TenantID
-	bot, err := h.c.store.GetBot(ctx, tenantID, req.BotID)
-	if err != nil {
-		return nil, fmt.Errorf("minirag: search: %w", err)
+	var bot Bot
+	if loaded != nil && loaded.ID == req.BotID && loaded.TenantID == tenantID {
+		bot = *loaded
+	} else {
+		var err error
+		if bot, err = h.c.store.GetBot(ctx, tenantID, req.BotID); err != nil {
+			return nil, fmt.Errorf("minirag: search: %w", err)
+		}
 	}
 
 	// How many candidates each list contributes: more than TopK, so that
