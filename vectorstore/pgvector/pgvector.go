@@ -73,6 +73,18 @@
 // registration and any query execution mode (including the simple
 // protocol) works. Vectors of more than 2,000 dimensions get no HNSW index
 // (pgvector's limit for the vector type): every search is then exact.
+//
+// # PGlite and connection poolers
+//
+// pgx caches a prepared statement per connection by default. On PGlite,
+// whose socket server gives every connection the same backend, and behind
+// a pooler in transaction mode (PgBouncer before 1.21, or without
+// max_prepared_statements), the statements of two connections meet on one
+// server session and collide (SQLSTATE 42P05, "prepared statement already
+// exists") or go missing. Use the simple protocol there: add
+// default_query_exec_mode=simple_protocol to the pool's URL, or set
+// pgx.QueryExecModeSimpleProtocol as the pool's DefaultQueryExecMode. The
+// store's SQL works in that mode (see Compatibility).
 package pgvector
 
 import (
