@@ -122,7 +122,13 @@ type Sources interface {
 	// botID when it is not empty.
 	ListSources(ctx context.Context, tenantID, botID string) ([]record.Source, error)
 	// UpdateSource writes s's BotID, Name, Type, Config and UpdatedAt
-	// (BotID checked as in CreateSource).
+	// (BotID checked as in CreateSource). When BotID changes, the source's
+	// documents and chunks move with it in the same write: their BotID
+	// becomes the new bot and nothing else about them changes, so from then
+	// on SearchLexical filtered by the new bot finds their text and
+	// filtered by the old bot does not. A rejected or rolled back update
+	// moves nothing. Vectors kept elsewhere (a VectorStore) are the
+	// caller's to move.
 	UpdateSource(ctx context.Context, s record.Source) error
 	// SetSourceState writes a source's ingestion state.
 	SetSourceState(ctx context.Context, tenantID, id string, st record.SourceState) error

@@ -47,8 +47,7 @@
 // PutDocument takes the same path for its own chunks.
 //
 // Beyond the storage.Storage contract: PutDocument stores the source's bot
-// as the document's BotID; UpdateSource moving a source to another bot moves
-// its documents and chunks along; SetBotCredentials also works on a
+// as the document's BotID; SetBotCredentials also works on a
 // soft-deleted bot, so that every credential ListBotCredentials returns can
 // be re-encrypted.
 //

@@ -25,6 +25,7 @@
 // pointers, slices, maps, JSON), not-found and conflict errors, tenant
 // isolation of every entity, an empty tenant ID rejected by every
 // tenant-scoped method, soft-deleted bots, the source-to-bot reference,
+// a source moved to another bot taking its documents and chunks along,
 // cascades, atomic document replacement, lexical search (ranking, filters,
 // hostile query text), the job queue (claim order, leases, concurrent
 // claimers, retries), transactions, parallel writers, cancelled contexts,
@@ -91,6 +92,7 @@ var areas = []struct {
 	{"BotCredentials", testBotCredentials},
 	{"Sources", testSources},
 	{"SourceBotReference", testSourceBotReference},
+	{"UpdateSourceMovesContent", testUpdateSourceMovesContent},
 	{"DeleteSourceCascades", testDeleteSourceCascades},
 	{"Documents", testDocuments},
 	{"PutDocumentReplace", testPutDocumentReplace},
