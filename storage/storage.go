@@ -142,6 +142,12 @@ type Documents interface {
 	// replaces all its chunks, atomically. A document that exists keeps its
 	// ID and CreatedAt; the ID in d is used only when it is new. It returns
 	// the stored document. Chunks take the document's IDs.
+	//
+	// A document belongs to its source's bot: the stored document and
+	// every chunk take the BotID of the source named by d.SourceID, and
+	// the BotID given in d and in chunks is ignored (empty or another
+	// bot's alike). A SourceID that is not a source of d's tenant is
+	// record.ErrNotFound.
 	PutDocument(ctx context.Context, d record.Document, chunks []record.Chunk) (record.Document, error)
 	GetDocument(ctx context.Context, tenantID, id string) (record.Document, error)
 	// ListDocuments lists a source's documents ordered by Key.
@@ -179,12 +185,14 @@ type DocumentWithChunks struct {
 type DocumentBatcher interface {
 	// PutDocuments does what PutDocument does for each item, in one
 	// transaction: every item is stored or, on any error, none is. It
-	// returns the stored documents in the order of docs. Errors follow
+	// returns the stored documents in the order of docs. As with
+	// PutDocument, each document and its chunks take the BotID of the
+	// item's source; the BotIDs given are ignored. Errors follow
 	// PutDocument's (an empty tenant ID in any item; invalid input naming
 	// the field as "documents[i].field", a source and key given twice
-	// included; an unknown source; a conflict) and name the index and key
-	// of the item that failed where the store can tell. No items is not
-	// an error.
+	// included; a source not of the tenant, record.ErrNotFound; a
+	// conflict) and name the index and key of the item that failed where
+	// the store can tell. No items is not an error.
 	PutDocuments(ctx context.Context, docs []DocumentWithChunks) ([]record.Document, error)
 }
 

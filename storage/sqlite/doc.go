@@ -46,8 +46,7 @@
 // transaction: one INSERT per chunk would mean one segment per chunk.
 // PutDocument takes the same path for its own chunks.
 //
-// Beyond the storage.Storage contract: PutDocument stores the source's bot
-// as the document's BotID; SetBotCredentials also works on a
+// Beyond the storage.Storage contract: SetBotCredentials also works on a
 // soft-deleted bot, so that every credential ListBotCredentials returns can
 // be re-encrypted.
 //

@@ -206,9 +206,7 @@ func testDocuments(f *fixture) {
 	orphan, orphanChunks := f.newDoc(src, "orphan.md", "Orphan", "text")
 	orphan.SourceID = f.id("no-source")
 	_, err = s.PutDocument(ctx, orphan, orphanChunks)
-	if err == nil {
-		f.t.Error("PutDocument with an unknown source: got no error")
-	}
+	f.wantErr(err, record.ErrNotFound, "PutDocument with an unknown source")
 
 	f.must(s.DeleteDocument(ctx, ten.ID, d.ID), "DeleteDocument")
 	_, err = s.GetDocument(ctx, ten.ID, d.ID)

@@ -98,6 +98,7 @@ var areas = []struct {
 	{"PutDocumentReplace", testPutDocumentReplace},
 	{"PutDocumentAtomic", testPutDocumentAtomic},
 	{"PutDocuments", testPutDocuments}, // optional: storage.DocumentBatcher
+	{"DocumentBotFromSource", testDocumentBotFromSource},
 	{"GetChunks", testGetChunks},
 	{"Lexical", testLexical},
 	{"LexicalHostileQueries", testLexicalHostile},
