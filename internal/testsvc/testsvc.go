@@ -192,3 +192,47 @@ func redact(connString string) string {
 	}
 	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
 }
+
+// DMLRole creates a login role (random name and password) that may only use
+// schema and read and write its existing tables and sequences: no CREATE
+// anywhere. It is dropped (with its grants) when the test ends. It returns a
+// pool config that connects to url as that role, and the role's name.
+func DMLRole(t testing.TB, admin *pgxpool.Pool, url, schema string) (*pgxpool.Config, string) {
+	t.Helper()
+	ctx := t.Context()
+	var b [6]byte
+	var pw [16]byte
+	_, _ = rand.Read(b[:])
+	_, _ = rand.Read(pw[:])
+	name := "mrt_dml_" + hex.EncodeToString(b[:])
+	role := pgx.Identifier{name}.Sanitize()
+	password := hex.EncodeToString(pw[:]) // hex: safe inside a literal
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'"); err != nil {
+		t.Fatalf("testsvc: create role %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// DROP OWNED revokes its grants in this database; then the role goes.
+		if _, err := admin.Exec(ctx, "DROP OWNED BY "+role); err != nil {
+			t.Errorf("testsvc: drop owned by %s: %v", name, err)
+		}
+		if _, err := admin.Exec(ctx, "DROP ROLE "+role); err != nil {
+			t.Errorf("testsvc: drop role %s: %v", name, err)
+		}
+	})
+	s := pgx.Identifier{schema}.Sanitize()
+	for _, q := range []string{
+		"GRANT USAGE ON SCHEMA " + s + " TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + s + " TO " + role,
+		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + s + " TO " + role,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			t.Fatalf("testsvc: %s: %v", q, err)
+		}
+	}
+	cfg := PoolConfig(t, url, 2)
+	cfg.ConnConfig.User = name
+	cfg.ConnConfig.Password = password
+	return cfg, name
+}

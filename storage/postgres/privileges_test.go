@@ -2,8 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"regexp"
 	"sync"
 	"testing"
@@ -18,48 +16,6 @@ import (
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/storage/postgres"
 )
-
-// dmlRole creates a login role (random name and password) that may only
-// use schema and read and write its existing tables and sequences: no
-// CREATE anywhere. It is dropped when the test ends. The returned config
-// connects to url as that role.
-func dmlRole(t *testing.T, admin *pgxpool.Pool, url, schema string) *pgxpool.Config {
-	t.Helper()
-	ctx := t.Context()
-	var b [6]byte
-	var pw [16]byte
-	_, _ = rand.Read(b[:])
-	_, _ = rand.Read(pw[:])
-	name := "mrt_dml_" + hex.EncodeToString(b[:])
-	role := pgx.Identifier{name}.Sanitize()
-	password := hex.EncodeToString(pw[:]) // hex: safe inside a literal
-	_, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		// DROP OWNED revokes its grants in this database; then the role goes.
-		if _, err := admin.Exec(ctx, "DROP OWNED BY "+role); err != nil {
-			t.Errorf("drop owned by %s: %v", name, err)
-		}
-		if _, err := admin.Exec(ctx, "DROP ROLE "+role); err != nil {
-			t.Errorf("drop role %s: %v", name, err)
-		}
-	})
-	s := pgx.Identifier{schema}.Sanitize()
-	for _, q := range []string{
-		"GRANT USAGE ON SCHEMA " + s + " TO " + role,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + s + " TO " + role,
-		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + s + " TO " + role,
-	} {
-		_, err := admin.Exec(ctx, q)
-		require.NoError(t, err, q)
-	}
-	cfg := testsvc.PoolConfig(t, url, 2)
-	cfg.ConnConfig.User = name
-	cfg.ConnConfig.Password = password
-	return cfg
-}
 
 // asRole opens a pool as the role of cfg and checks that the server logged
 // in as it and that the role may create nothing.
@@ -88,7 +44,7 @@ func TestDMLOnlyRole(t *testing.T) {
 	_, err := postgres.New(ctx, admin, postgres.WithSchema(schema))
 	require.NoError(t, err)
 
-	rp := asRole(t, dmlRole(t, admin, url, schema), schema)
+	rp := asRole(t, dmlConfig(t, admin, url, schema), schema)
 	s, err := postgres.New(ctx, rp, postgres.WithSchema(schema))
 	require.NoError(t, err, "New as a DML-only role on a migrated schema")
 
@@ -135,7 +91,7 @@ func TestDMLOnlyRoleCannotMigrate(t *testing.T) {
 	admin, url := pool(t, 2)
 	ctx := t.Context()
 	schema := testsvc.Schema(t, url) // exists, empty: not migrated
-	rp := asRole(t, dmlRole(t, admin, url, schema), schema)
+	rp := asRole(t, dmlConfig(t, admin, url, schema), schema)
 
 	_, err := postgres.New(ctx, rp, postgres.WithSchema(schema))
 	require.Error(t, err)
@@ -227,4 +183,10 @@ func hasDDL(sqls []string) bool {
 		}
 	}
 	return false
+}
+
+// dmlConfig is testsvc.DMLRole without the role name.
+func dmlConfig(t *testing.T, admin *pgxpool.Pool, url, schema string) *pgxpool.Config {
+	cfg, _ := testsvc.DMLRole(t, admin, url, schema)
+	return cfg
 }

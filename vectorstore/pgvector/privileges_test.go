@@ -2,14 +2,11 @@ package pgvector_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,46 +16,6 @@ import (
 	"github.com/minirag/minirag/vectorstore"
 	"github.com/minirag/minirag/vectorstore/pgvector"
 )
-
-// dmlRole creates a login role (random name and password) with only USAGE
-// on schema and SELECT, INSERT, UPDATE, DELETE on its existing tables: no
-// CREATE anywhere. It is dropped when the test ends. The returned config
-// connects to url as that role; the role's name is returned too.
-func dmlRole(t *testing.T, admin *pgxpool.Pool, url, schema string) (*pgxpool.Config, string) {
-	t.Helper()
-	ctx := t.Context()
-	var b [6]byte
-	var pw [16]byte
-	_, _ = rand.Read(b[:])
-	_, _ = rand.Read(pw[:])
-	name := "mrt_dml_" + hex.EncodeToString(b[:])
-	role := pgx.Identifier{name}.Sanitize()
-	password := hex.EncodeToString(pw[:]) // hex: safe inside a literal
-	_, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN PASSWORD '"+password+"'")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP OWNED BY "+role); err != nil {
-			t.Errorf("drop owned by %s: %v", name, err)
-		}
-		if _, err := admin.Exec(ctx, "DROP ROLE "+role); err != nil {
-			t.Errorf("drop role %s: %v", name, err)
-		}
-	})
-	s := pgx.Identifier{schema}.Sanitize()
-	for _, q := range []string{
-		"GRANT USAGE ON SCHEMA " + s + " TO " + role,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + s + " TO " + role,
-	} {
-		_, err := admin.Exec(ctx, q)
-		require.NoError(t, err, q)
-	}
-	cfg := testsvc.PoolConfig(t, url, 2)
-	cfg.ConnConfig.User = name
-	cfg.ConnConfig.Password = password
-	return cfg, name
-}
 
 // loggedInAs reports whether pool's connections run as role. PGlite serves
 // every connection as its one user, whatever the startup message says.
@@ -82,7 +39,7 @@ func TestInitDMLOnlyRole(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, st.Init(ctx, space))
 
-	cfg, role := dmlRole(t, admin, url, schema)
+	cfg, role := testsvc.DMLRole(t, admin, url, schema)
 	rp := testsvc.Pool(t, cfg)
 	if !loggedInAs(t, rp, role) {
 		t.Skip("the pgvector test server does not log in as the requested role (PGlite serves every connection as one superuser): " +
@@ -134,7 +91,7 @@ func TestInitExtensionMissing(t *testing.T) {
 		t.Skip("the vector extension is installed in the PostgreSQL test database: nothing to test")
 	}
 	schema := testsvc.Schema(t, url)
-	cfg, role := dmlRole(t, admin, url, schema)
+	cfg, role := testsvc.DMLRole(t, admin, url, schema)
 	rp := testsvc.Pool(t, cfg)
 	require.True(t, loggedInAs(t, rp, role), "the PostgreSQL test server did not log in as the test role")
 	st, err := pgvector.New(ctx, rp, pgvector.Options{Schema: schema})
