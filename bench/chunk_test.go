@@ -18,8 +18,8 @@ import (
 	"github.com/minirag/minirag/chunk"
 )
 
-// Chunking benchmarks on the shared prometheus-docs corpus (131 markdown
-// files, ~1.2 MB), 512-token limit, 64-token overlap, cl100k_base. Every
+// Chunking benchmarks on the prometheus-docs corpus of testdata/ (131
+// markdown files, ~1.2 MB), 512-token limit, 64-token overlap, cl100k_base. Every
 // benchmark processes the whole corpus once per iteration and reports MB/s
 // of input (b.SetBytes), so the figures compare directly:
 //
@@ -36,7 +36,7 @@ import (
 //	  - ChunkTokenParallel / ChunkMarkdownParallel: chunk.ChunkAll over all
 //	    documents on GOMAXPROCS goroutines.
 const (
-	chunkCorpusDir = "../../shared/corpus/prometheus-docs"
+	chunkCorpusDir = "../testdata/prometheus-docs"
 	chunkMax       = 512
 	chunkOverlap   = 64
 )
@@ -48,11 +48,11 @@ var (
 )
 
 // loadChunkCorpus returns the corpus documents, normalized, in path order;
-// it skips the benchmark when the corpus is absent.
+// it fails the benchmark when the corpus is absent.
 func loadChunkCorpus(b *testing.B) ([]string, int64) {
 	b.Helper()
 	if _, err := os.Stat(chunkCorpusDir); err != nil {
-		b.Skipf("shared corpus not found at %s: %v", chunkCorpusDir, err)
+		b.Fatalf("corpus not found at %s: %v", chunkCorpusDir, err)
 	}
 	chunkDocsOnce.Do(func() {
 		var paths []string

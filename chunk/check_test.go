@@ -10,8 +10,9 @@ import (
 	"unicode/utf8"
 )
 
-// corpusDir is the shared prometheus-docs corpus, relative to this package.
-const corpusDir = "../../shared/corpus/prometheus-docs"
+// corpusDir is the repository's prometheus-docs corpus
+// (testdata/prometheus-docs), relative to this package.
+const corpusDir = "../testdata/prometheus-docs"
 
 // checkPieces verifies the guarantees every chunker gives: offsets valid and
 // in order, Text == text[Start:End], no piece over max tokens (counted on the
@@ -60,11 +61,12 @@ func checkPieces(tk *Tokenizer, text string, pieces []Piece, max int) string {
 	return ""
 }
 
-// corpus returns the markdown files of the shared corpus, or skips.
+// corpus returns the markdown files of the corpus; it fails when the
+// corpus is missing.
 func corpus(t testing.TB) map[string]string {
 	t.Helper()
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("shared corpus not found at %s: %v", corpusDir, err)
+		t.Fatalf("corpus not found at %s: %v", corpusDir, err)
 	}
 	docs := map[string]string{}
 	err := filepath.WalkDir(corpusDir, func(path string, d os.DirEntry, err error) error {

@@ -1,6 +1,6 @@
 // Package eval measures MiniRAG's retrieval quality on a labeled set of
 // questions over a real corpus (the Prometheus documentation in
-// ../shared/corpus/prometheus-docs).
+// the repository's testdata/prometheus-docs).
 //
 // The labeled set (questions.json, embedded in this package) was written by
 // hand from the documents: each question names the document that answers

@@ -11,8 +11,10 @@ import (
 	"github.com/minirag/minirag"
 )
 
-// corpusDir is the shared corpus, from this package's directory.
-const corpusDir = "../../shared/corpus/prometheus-docs"
+// corpusDir is the repository's copy of the Prometheus docs corpus
+// (testdata/prometheus-docs, see SOURCE.md there), from this package's
+// directory.
+const corpusDir = "../testdata/prometheus-docs"
 
 func TestQuestionsSet(t *testing.T) {
 	qs := Questions()

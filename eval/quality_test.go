@@ -22,7 +22,7 @@ var floors = map[minirag.SearchMode]struct{ docRecall10, docMRR10, passRecall10 
 	minirag.SearchHybrid:  {0.70, 0.50, 0.55},
 }
 
-// TestRetrievalQuality ingests the shared corpus into the default embedded
+// TestRetrievalQuality ingests the corpus into the default embedded
 // stack, asks every labeled question in every mode (top 10), logs the
 // tables, and checks the sanity floors and the invariant: hybrid is
 // not worse than the best single mode.
@@ -34,7 +34,7 @@ var floors = map[minirag.SearchMode]struct{ docRecall10, docMRR10, passRecall10 
 // does.
 func TestRetrievalQuality(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("retrieval quality needs the shared corpus at %s (relative to eval/): %v", corpusDir, err)
+		t.Fatalf("retrieval quality needs the corpus at %s (relative to eval/): %v", corpusDir, err)
 	}
 	ctx := t.Context()
 	qs := Questions()

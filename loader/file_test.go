@@ -342,12 +342,13 @@ func TestFileLoaderHundredMegabyteFile(t *testing.T) {
 	assert.Equal(t, "loader: file "+huge+": too large (104857600 bytes, limit 20971520): loader: source unavailable", err.Error())
 }
 
-// corpusDir is the shared corpus of real markdown documents.
-const corpusDir = "../../shared/corpus/prometheus-docs"
+// corpusDir is the repository's corpus of real markdown documents
+// (testdata/prometheus-docs).
+const corpusDir = "../testdata/prometheus-docs"
 
 func TestFileLoaderCorpus(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("shared corpus absent (%s): %v", corpusDir, err)
+		t.Fatalf("corpus absent (%s): %v", corpusDir, err)
 	}
 	var want []string
 	require.NoError(t, filepath.WalkDir(corpusDir, func(p string, d os.DirEntry, err error) error {

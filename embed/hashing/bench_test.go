@@ -12,12 +12,12 @@ import (
 )
 
 // text500 is about 500 cl100k tokens (about 2,000 bytes) of documentation
-// prose: a real document from the shared corpus when present, else a
-// built-in paragraph.
+// prose: a real document from the repository's corpus
+// (testdata/prometheus-docs).
 func text500(b *testing.B) string {
 	b.Helper()
 	var src string
-	_ = filepath.WalkDir("../../../shared/corpus/prometheus-docs", func(path string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir("../../testdata/prometheus-docs", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".md") {
 			return nil
 		}
@@ -29,9 +29,7 @@ func text500(b *testing.B) string {
 		return nil
 	})
 	if src == "" {
-		src = strings.Repeat("Prometheus collects and stores its metrics as time series data, i.e. metrics "+
-			"information is stored with the timestamp at which it was recorded, alongside optional "+
-			"key-value pairs called labels. Alerting rules fire when an expression holds for a duration. ", 10)
+		b.Fatal("no document over 4000 bytes in ../../testdata/prometheus-docs")
 	}
 	return src[:2000]
 }

@@ -15,13 +15,14 @@ import (
 	"github.com/minirag/minirag/embed/hashing"
 )
 
-// sections reads the "## " sections of the shared Prometheus docs: each
+// sections reads the "## " sections of the Prometheus docs corpus
+// (testdata/prometheus-docs): each
 // heading is a query whose answer is its own section's body.
 func sections(t *testing.T) (heads, bodies []string) {
 	t.Helper()
-	root := "../../../shared/corpus/prometheus-docs"
+	root := "../../testdata/prometheus-docs"
 	if _, err := os.Stat(root); err != nil {
-		t.Skip("shared corpus absent: ", root)
+		t.Fatal("corpus absent: ", err)
 	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".md") {

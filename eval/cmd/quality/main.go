@@ -4,7 +4,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./eval/cmd/quality                   # corpus at ../shared/corpus/prometheus-docs
+//	go run ./eval/cmd/quality                   # corpus at testdata/prometheus-docs
 //	go run ./eval/cmd/quality -corpus DIR -misses
 //	go run ./eval/cmd/quality -fusion          # also compare other fusions, offline, and tune on half the set
 //	go run ./eval/cmd/quality -hybrid-fusion rrf -rrf-k 60   # measure hybrid with other settings
@@ -35,7 +35,7 @@ import (
 
 func main() {
 	o := options{questions: eval.Questions()}
-	flag.StringVar(&o.corpus, "corpus", "../shared/corpus/prometheus-docs", "corpus directory (the labeled documents' root)")
+	flag.StringVar(&o.corpus, "corpus", "testdata/prometheus-docs", "corpus directory (the labeled documents' root)")
 	flag.IntVar(&o.topK, "k", 10, "results per query (at least 10)")
 	flag.BoolVar(&o.misses, "misses", false, "also list, per mode, the questions whose document was not found")
 	flag.BoolVar(&o.study, "fusion", false, "also study other fusions of the dense and lexical rankings, offline (exploration)")
