@@ -95,11 +95,35 @@ type Bot struct {
 	// Language is the text-search configuration for lexical search
 	// (for example "english"); empty means the adapter's default.
 	Language string `json:"language,omitempty"`
+	// RewriteFollowUps makes Ask, in a conversation, rewrite a follow-up
+	// question into a standalone search query with one short call of the
+	// bot's model before retrieval.
+	RewriteFollowUps bool `json:"rewrite_follow_ups,omitempty"`
+	// Rerank, when set, reranks the fused candidates of Search and Ask
+	// with a rerank endpoint.
+	Rerank *BotRerank `json:"rerank,omitempty"`
 	// HasCredentials is set by Storage on reads; it is ignored on writes.
 	HasCredentials bool       `json:"has_credentials"`
 	DeletedAt      *time.Time `json:"-"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// BotRerank is a bot's rerank endpoint: an HTTP API of the shape Cohere,
+// Jina, vLLM and the LiteLLM proxy serve at /rerank ("cohere", the
+// default) or of Hugging Face TEI ("tei"). Its API key is one of the bot's
+// credentials.
+type BotRerank struct {
+	// URL is the endpoint's full URL (for example
+	// https://api.cohere.com/v2/rerank or http://tei:8080/rerank).
+	URL string `json:"url"`
+	// Model names the rerank model (Cohere, Jina, vLLM, LiteLLM; TEI
+	// ignores it).
+	Model string `json:"model,omitempty"`
+	// API is "cohere" (empty) or "tei", the request and response shape.
+	API string `json:"api,omitempty"`
+	// TopN is how many fused candidates are reranked (0 means 20).
+	TopN int `json:"top_n,omitempty"`
 }
 
 // BotCredentials is a bot's encrypted credential blob (a Fernet token).

@@ -39,6 +39,9 @@ type Storage interface {
 	Documents
 	Lexical
 	Jobs
+	Conversations
+	Feedback
+	Usage
 
 	// InTx runs fn in one transaction: fn's writes through tx commit
 	// together when fn returns nil and roll back otherwise. Calling InTx on
@@ -244,4 +247,116 @@ type Jobs interface {
 	// the job is queued again to run then, otherwise it is failed.
 	// ErrConflict when worker no longer holds it.
 	FailJob(ctx context.Context, jobID, worker, errText string, at time.Time, retryAt *time.Time) error
+}
+
+// ConversationQuery selects a page of a tenant's conversations for
+// ListConversations, newest first: by UpdatedAt, then ID, descending.
+type ConversationQuery struct {
+	TenantID string // required
+	// BotID, UserID and EndUserID, when set, keep only the conversations
+	// with that value.
+	BotID     string
+	UserID    string
+	EndUserID string
+	// BeforeUpdatedAt and BeforeID, when BeforeID is set, continue a
+	// listing after the conversation with these values (the last of the
+	// previous page): only conversations with (UpdatedAt, ID) below
+	// (BeforeUpdatedAt, BeforeID) are listed.
+	BeforeUpdatedAt time.Time
+	BeforeID        string
+	// Limit bounds the page; 0 or less means no bound.
+	Limit int
+}
+
+// Conversations persists conversations and their messages.
+type Conversations interface {
+	// CreateConversation stores c. A BotID that is not a bot of c's
+	// tenant is an error wrapping ErrInvalidInput naming "bot_id"; a
+	// duplicate ID is ErrConflict. MessageCount is stored as 0.
+	CreateConversation(ctx context.Context, c record.Conversation) error
+	GetConversation(ctx context.Context, tenantID, id string) (record.Conversation, error)
+	// ListConversations lists a page of conversations (see
+	// ConversationQuery).
+	ListConversations(ctx context.Context, q ConversationQuery) ([]record.Conversation, error)
+	// RenameConversation sets a conversation's Title and UpdatedAt.
+	RenameConversation(ctx context.Context, tenantID, id, title string, at time.Time) error
+	// DeleteConversation deletes a conversation with its messages and
+	// their feedback.
+	DeleteConversation(ctx context.Context, tenantID, id string) error
+	// AppendMessages appends msgs to a conversation in one transaction:
+	// all are stored or none. Each gets the next Seq (after the
+	// conversation's last message, in the order of msgs) and the
+	// conversation's TenantID and ConversationID; the conversation's
+	// MessageCount grows by len(msgs) and its UpdatedAt becomes at.
+	// Concurrent appends to one conversation never share a Seq. It
+	// returns the stored messages. A conversation not of the tenant is
+	// ErrNotFound; a duplicate message ID ErrConflict.
+	AppendMessages(ctx context.Context, tenantID, conversationID string, msgs []record.ConversationMessage, at time.Time) ([]record.ConversationMessage, error)
+	// ListMessages lists a conversation's messages by Seq; with last > 0,
+	// only the last ones (still oldest first). A conversation not of the
+	// tenant is ErrNotFound.
+	ListMessages(ctx context.Context, tenantID, conversationID string, last int) ([]record.ConversationMessage, error)
+	// GetMessage returns one message of the tenant.
+	GetMessage(ctx context.Context, tenantID, id string) (record.ConversationMessage, error)
+}
+
+// FeedbackQuery selects a page of a tenant's feedback for ListFeedback,
+// newest first: by UpdatedAt, then ID, descending.
+type FeedbackQuery struct {
+	TenantID string // required
+	BotID    string // optional
+	// Rating, when not 0, keeps only feedback with this rating.
+	Rating int
+	// BeforeUpdatedAt and BeforeID, when BeforeID is set, continue a
+	// listing after the feedback with these values.
+	BeforeUpdatedAt time.Time
+	BeforeID        string
+	// Limit bounds the page; 0 or less means no bound.
+	Limit int
+}
+
+// Feedback persists feedback on answers.
+type Feedback interface {
+	// PutFeedback stores f as the feedback of message f.MessageID,
+	// replacing the Rating, Comment, UserID, EndUserID and UpdatedAt of
+	// the one it already has (whose ID and CreatedAt stay). The message
+	// must be a message of f's tenant in conversation f.ConversationID
+	// (ErrNotFound otherwise). It returns the stored feedback.
+	PutFeedback(ctx context.Context, f record.Feedback) (record.Feedback, error)
+	// ListFeedback lists a page of feedback (see FeedbackQuery).
+	ListFeedback(ctx context.Context, q FeedbackQuery) ([]record.Feedback, error)
+}
+
+// UsageQuery selects usage rows for ListUsage.
+type UsageQuery struct {
+	TenantID string // required
+	BotID    string // optional
+	// From and To bound the days: rows of From's UTC day and later, and,
+	// when To is not zero, of days before To (a To inside a day keeps that
+	// day in).
+	From, To time.Time
+}
+
+// Usage is the usage ledger (tokens and requests per tenant, bot, model,
+// kind and day) and the counters quotas read.
+type Usage interface {
+	// AddUsage adds u's Requests, InputTokens and OutputTokens to the row
+	// of (u.TenantID, u.BotID, u.Model, u.Kind, u.Day), creating it when
+	// missing. u.Day is truncated to its UTC day. Concurrent additions,
+	// from any number of processes sharing the store, are all counted.
+	AddUsage(ctx context.Context, u record.Usage) error
+	// ListUsage lists the rows q selects, ordered by Day, BotID, Model and
+	// Kind.
+	ListUsage(ctx context.Context, q UsageQuery) ([]record.Usage, error)
+	// CountRequest counts one request of the tenant in the window that
+	// starts at window (callers use one key per period, such as the
+	// minute), unless limit requests were already counted in it; it
+	// reports whether the request was counted. The check and the count
+	// are one atomic step: n concurrent callers, in any number of
+	// processes, get exactly min(n, limit) true answers in a window. The
+	// tenant's windows that start before window are removed.
+	CountRequest(ctx context.Context, tenantID string, window time.Time, limit int) (bool, error)
+	// CountContent returns the number of documents and chunks the tenant
+	// holds.
+	CountContent(ctx context.Context, tenantID string) (documents, chunks int, err error)
 }

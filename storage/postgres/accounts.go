@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -260,23 +261,48 @@ func (s *Store) CreateBot(ctx context.Context, b record.Bot) error {
 	if b.ID == "" {
 		return fmt.Errorf("postgres: %s: %w", op, record.Invalid("id", "is required"))
 	}
-	_, err := s.q.Exec(ctx, s.sql(`INSERT INTO @.bots (id, tenant_id, name, description, system_prompt, model, temperature,
-			max_tokens, base_url, active, extractive_fallback, language, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
+	rerank, err := rerankArg(op, b.Rerank)
+	if err != nil {
+		return err
+	}
+	_, err = s.q.Exec(ctx, s.sql(`INSERT INTO @.bots (id, tenant_id, name, description, system_prompt, model, temperature,
+			max_tokens, base_url, active, extractive_fallback, language, rewrite_follow_ups, rerank, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
 		b.ID, b.TenantID, b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
-		b.Active, b.ExtractiveFallback, b.Language, b.CreatedAt, b.UpdatedAt)
+		b.Active, b.ExtractiveFallback, b.Language, b.RewriteFollowUps, rerank, b.CreatedAt, b.UpdatedAt)
 	return wrapErr(ctx, op, err)
 }
 
 const botCols = `id, tenant_id, name, description, system_prompt, model, temperature, max_tokens, base_url, active,
-	extractive_fallback, language, credentials IS NOT NULL, deleted_at, created_at, updated_at`
+	extractive_fallback, language, rewrite_follow_ups, rerank, credentials IS NOT NULL, deleted_at, created_at, updated_at`
 
 func scanBot(r pgx.Row) (record.Bot, error) {
 	var b record.Bot
+	var rerank []byte
 	err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Description, &b.SystemPrompt, &b.Model, &b.Temperature, &b.MaxTokens,
-		&b.BaseURL, &b.Active, &b.ExtractiveFallback, &b.Language, &b.HasCredentials, &b.DeletedAt, &b.CreatedAt, &b.UpdatedAt)
+		&b.BaseURL, &b.Active, &b.ExtractiveFallback, &b.Language, &b.RewriteFollowUps, &rerank, &b.HasCredentials,
+		&b.DeletedAt, &b.CreatedAt, &b.UpdatedAt)
 	b.DeletedAt, b.CreatedAt, b.UpdatedAt = utcPtr(b.DeletedAt), utc(b.CreatedAt), utc(b.UpdatedAt)
+	if err == nil && rerank != nil {
+		b.Rerank = new(record.BotRerank)
+		if jerr := json.Unmarshal(rerank, b.Rerank); jerr != nil {
+			err = fmt.Errorf("bot %s: rerank: %w", b.ID, jerr)
+		}
+	}
 	return b, err
+}
+
+// rerankArg encodes a bot's rerank endpoint for its jsonb column; nil is
+// NULL.
+func rerankArg(op string, r *record.BotRerank) (any, error) {
+	if r == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, record.Invalid("rerank", err.Error()))
+	}
+	return string(b), nil
 }
 
 // GetBot returns a live bot of the tenant.
@@ -304,11 +330,16 @@ func (s *Store) UpdateBot(ctx context.Context, b record.Bot) error {
 	if err := begin(ctx, op, b.TenantID); err != nil {
 		return err
 	}
+	rerank, err := rerankArg(op, b.Rerank)
+	if err != nil {
+		return err
+	}
 	return s.exec(ctx, op, `UPDATE @.bots SET name = $3, description = $4, system_prompt = $5, model = $6, temperature = $7,
-			max_tokens = $8, base_url = $9, active = $10, extractive_fallback = $11, language = $12, updated_at = $13
+			max_tokens = $8, base_url = $9, active = $10, extractive_fallback = $11, language = $12, updated_at = $13,
+			rewrite_follow_ups = $14, rerank = $15
 		WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
 		b.TenantID, b.ID, b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
-		b.Active, b.ExtractiveFallback, b.Language, b.UpdatedAt)
+		b.Active, b.ExtractiveFallback, b.Language, b.UpdatedAt, b.RewriteFollowUps, rerank)
 }
 
 // DeleteBot soft-deletes a bot.

@@ -261,14 +261,20 @@ func (e *DBError) Error() string {
 
 // fkErrors maps foreign-key constraint names to the error a caller gets.
 var fkErrors = map[string]error{
-	"users_tenant_fk":      fmt.Errorf("tenant: %w", record.ErrNotFound),
-	"bots_tenant_fk":       fmt.Errorf("tenant: %w", record.ErrNotFound),
-	"api_tokens_tenant_fk": fmt.Errorf("tenant: %w", record.ErrNotFound),
-	"api_tokens_user_fk":   fmt.Errorf("user: %w", record.ErrNotFound),
-	"sources_bot_fk":       record.Invalid("bot_id", "is not a bot of the tenant"),
-	"documents_source_fk":  fmt.Errorf("source: %w", record.ErrNotFound),
-	"jobs_source_fk":       fmt.Errorf("source: %w", record.ErrNotFound),
-	"chunks_document_fk":   fmt.Errorf("document: %w", record.ErrNotFound),
+	"users_tenant_fk":                       fmt.Errorf("tenant: %w", record.ErrNotFound),
+	"bots_tenant_fk":                        fmt.Errorf("tenant: %w", record.ErrNotFound),
+	"api_tokens_tenant_fk":                  fmt.Errorf("tenant: %w", record.ErrNotFound),
+	"api_tokens_user_fk":                    fmt.Errorf("user: %w", record.ErrNotFound),
+	"sources_bot_fk":                        record.Invalid("bot_id", "is not a bot of the tenant"),
+	"documents_source_fk":                   fmt.Errorf("source: %w", record.ErrNotFound),
+	"jobs_source_fk":                        fmt.Errorf("source: %w", record.ErrNotFound),
+	"chunks_document_fk":                    fmt.Errorf("document: %w", record.ErrNotFound),
+	"conversations_tenant_fk":               fmt.Errorf("tenant: %w", record.ErrNotFound),
+	"conversations_bot_fk":                  record.Invalid("bot_id", "is not a bot of the tenant"),
+	"conversation_messages_conversation_fk": fmt.Errorf("conversation: %w", record.ErrNotFound),
+	"feedback_message_fk":                   fmt.Errorf("message: %w", record.ErrNotFound),
+	"usage_daily_tenant_fk":                 fmt.Errorf("tenant: %w", record.ErrNotFound),
+	"request_windows_tenant_fk":             fmt.Errorf("tenant: %w", record.ErrNotFound),
 }
 
 // wrapErr is the one place driver errors become this package's errors.

@@ -20,11 +20,16 @@ func (s *Store) CreateBot(ctx context.Context, b record.Bot) error {
 	if b.ID == "" {
 		return fmt.Errorf("sqlite: %s: %w", op, record.Invalid("id", "is required"))
 	}
-	_, err := s.q.ExecContext(ctx, `INSERT INTO bots (id, tenant_id, name, description, system_prompt, model, temperature, max_tokens,
-			base_url, active, extractive_fallback, language, deleted_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	rerank, err := rerankJSON(b.Rerank)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	_, err = s.q.ExecContext(ctx, `INSERT INTO bots (id, tenant_id, name, description, system_prompt, model, temperature, max_tokens,
+			base_url, active, extractive_fallback, language, rewrite_follow_ups, rerank, deleted_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		b.ID, b.TenantID, b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens,
-		b.BaseURL, boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, tmPtr(b.DeletedAt), tm(b.CreatedAt), tm(b.UpdatedAt))
+		b.BaseURL, boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, boolInt(b.RewriteFollowUps), rerank,
+		tmPtr(b.DeletedAt), tm(b.CreatedAt), tm(b.UpdatedAt))
 	if isFKViolation(err) {
 		return fmt.Errorf("sqlite: %s: tenant: %w", op, record.ErrNotFound)
 	}
@@ -35,15 +40,22 @@ func (s *Store) CreateBot(ctx context.Context, b record.Bot) error {
 }
 
 const botCols = `id, tenant_id, name, description, system_prompt, model, temperature, max_tokens,
-	base_url, active, extractive_fallback, language, credentials IS NOT NULL, deleted_at, created_at, updated_at`
+	base_url, active, extractive_fallback, language, rewrite_follow_ups, rerank, credentials IS NOT NULL, deleted_at, created_at, updated_at`
 
 func scanBot(sc interface{ Scan(...any) error }) (record.Bot, error) {
 	var b record.Bot
 	var del sql.NullInt64
+	var rerank sql.NullString
 	var c, u int64
 	if err := sc.Scan(&b.ID, &b.TenantID, &b.Name, &b.Description, &b.SystemPrompt, &b.Model, &b.Temperature, &b.MaxTokens,
-		&b.BaseURL, &b.Active, &b.ExtractiveFallback, &b.Language, &b.HasCredentials, &del, &c, &u); err != nil {
+		&b.BaseURL, &b.Active, &b.ExtractiveFallback, &b.Language, &b.RewriteFollowUps, &rerank, &b.HasCredentials, &del, &c, &u); err != nil {
 		return b, err
+	}
+	if rerank.Valid {
+		b.Rerank = new(record.BotRerank)
+		if err := json.Unmarshal([]byte(rerank.String), b.Rerank); err != nil {
+			return b, fmt.Errorf("bot %s: rerank: %w", b.ID, err)
+		}
 	}
 	b.DeletedAt = fromTmPtr(del)
 	b.CreatedAt, b.UpdatedAt = fromTm(c), fromTm(u)
@@ -78,11 +90,15 @@ func (s *Store) UpdateBot(ctx context.Context, b record.Bot) error {
 	if err := checkTenant(ctx, op, b.TenantID); err != nil {
 		return err
 	}
+	rerank, err := rerankJSON(b.Rerank)
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
 	res, err := s.q.ExecContext(ctx, `UPDATE bots SET name = ?, description = ?, system_prompt = ?, model = ?, temperature = ?,
-			max_tokens = ?, base_url = ?, active = ?, extractive_fallback = ?, language = ?, updated_at = ?
+			max_tokens = ?, base_url = ?, active = ?, extractive_fallback = ?, language = ?, rewrite_follow_ups = ?, rerank = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`,
 		b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
-		boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, tm(b.UpdatedAt), b.TenantID, b.ID)
+		boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, boolInt(b.RewriteFollowUps), rerank, tm(b.UpdatedAt), b.TenantID, b.ID)
 	return affected(ctx, op, res, err)
 }
 
@@ -313,4 +329,16 @@ func (s *Store) DeleteSource(ctx context.Context, tenantID, id string) error {
 	// Foreign keys cascade to documents, chunks (and their FTS rows) and jobs.
 	res, err := s.q.ExecContext(ctx, `DELETE FROM sources WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	return affected(ctx, op, res, err)
+}
+
+// rerankJSON encodes a bot's rerank endpoint for its column; nil is NULL.
+func rerankJSON(r *record.BotRerank) (any, error) {
+	if r == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, record.Invalid("rerank", err.Error())
+	}
+	return string(b), nil
 }

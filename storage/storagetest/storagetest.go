@@ -111,6 +111,11 @@ var areas = []struct {
 	{"EmptyTenant", testEmptyTenant},
 	{"CancelledContext", testCancelledContext},
 	{"NoSharedMemory", testNoSharedMemory},
+	{"Conversations", testConversations},
+	{"ConcurrentAppends", testConcurrentAppends},
+	{"Feedback", testFeedback},
+	{"Usage", testUsage},
+	{"BotFollowUpsAndRerank", testBotFollowUpsAndRerank},
 	// Last: an adapter that fails it may hang in its cleanup.
 	{"InTxPanicRollsBack", testInTxPanic},
 }
