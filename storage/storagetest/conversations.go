@@ -443,7 +443,7 @@ func testBotFollowUpsAndRerank(f *fixture) {
 	s, ctx := f.s, f.ctx
 	ten := f.newTenant()
 	b := record.Bot{ID: f.id("bot"), TenantID: ten.ID, Name: "reranked", Model: "m", Active: true, RewriteFollowUps: true,
-		Rerank: &record.BotRerank{URL: "http://127.0.0.1:9/rerank", Model: "rerank-v3", API: "tei", TopN: 12},
+		Rerank:    &record.BotRerank{URL: "http://127.0.0.1:9/rerank", Model: "rerank-v3", API: "tei", TopN: 12},
 		CreatedAt: f.tick(), UpdatedAt: f.tick()}
 	f.must(s.CreateBot(ctx, b), "CreateBot")
 	got, err := s.GetBot(ctx, ten.ID, b.ID)
