@@ -43,9 +43,10 @@ var ErrBotNotConfigured = fmt.Errorf("minirag: bot cannot answer: %w", ErrInvali
 // 500). The wrapped error stays reachable with errors.Is and errors.As.
 var ErrModelCall = errors.New("minirag: the bot's model call failed")
 
-// NoPassagesAnswer is Answer.Text when retrieval found nothing: the model
-// is not called then (a grounded model could only say the same, and the
-// call would cost tokens for nothing). A host tells this case by
+// NoPassagesAnswer is Answer.Text when retrieval found nothing, or when an
+// extractive answer finds no passage holding a word of the question: the
+// model is not called then (a grounded model could only say the same, and
+// the call would cost tokens for nothing). A host tells this case by
 // len(Answer.Passages) == 0.
 const NoPassagesAnswer = "I could not find anything about this in the available sources."
 
@@ -207,8 +208,14 @@ type AskDelta struct {
 // When retrieval finds nothing, the model is not called and the Answer's
 // Text is NoPassagesAnswer. A bot with no Model, or with neither
 // credentials nor a BaseURL, gets an extractive answer when its
-// ExtractiveFallback is set (sentences of the best passages that hold
-// the question's words, each cited), and ErrBotNotConfigured otherwise. An
+// ExtractiveFallback is set, and ErrBotNotConfigured otherwise. The
+// extractive answer is at most three sentences of the passages, those
+// holding the most distinct words of the question (stop words left out),
+// each followed by its passage's marker [n]; when no sentence holds one,
+// the first sentence of the best passage whose title or headings do.
+// When no passage holds any word of the question (an off-topic question,
+// since retrieval always returns the nearest passages), its Text is
+// NoPassagesAnswer with no citation and no passage. An
 // inactive bot is ErrConflict. Needs the admin scope, or the query scope
 // allowing the bot (ErrForbidden otherwise).
 func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) {
@@ -693,9 +700,20 @@ func snippet(text string) string {
 // sentences holding the most distinct words of the question (best
 // passages first on ties), at most three, in the order they were picked,
 // each followed by its passage's marker. When no sentence holds a word of
-// the question, it is the first sentence of the best passage.
+// the question, it is the first sentence of the best passage whose title
+// or headings hold one. When no passage holds any word of the question
+// (an off-topic question: retrieval always returns its nearest passages),
+// it is NoPassagesAnswer, with no citation and no passage.
 func extractiveAnswer(question string, ps []Passage) Answer {
 	terms := queryTerms(question)
+	holds := func(s string) bool {
+		for w := range queryTerms(s) {
+			if _, ok := terms[w]; ok {
+				return true
+			}
+		}
+		return false
+	}
 	type cand struct {
 		text   string
 		marker int
@@ -723,9 +741,19 @@ func extractiveAnswer(question string, ps []Passage) Answer {
 		}
 		picked = append(picked, c)
 	}
-	if len(picked) == 0 && len(cands) > 0 {
+	if len(picked) == 0 {
+		// No sentence holds a question word: the first sentence of the
+		// best passage whose title or headings do.
 		slices.SortStableFunc(cands, func(a, b cand) int { return a.order - b.order })
-		picked = cands[:1]
+		for _, p := range ps {
+			if !holds(p.DocumentTitle + " " + strings.Join(p.HeadingPath, " ")) {
+				continue
+			}
+			if i := slices.IndexFunc(cands, func(c cand) bool { return c.marker == p.Marker }); i >= 0 {
+				picked = cands[i : i+1]
+				break
+			}
+		}
 	}
 	var b strings.Builder
 	for i, c := range picked {
@@ -739,7 +767,7 @@ func extractiveAnswer(question string, ps []Passage) Answer {
 	}
 	text := b.String()
 	if text == "" {
-		text = NoPassagesAnswer
+		return Answer{Text: NoPassagesAnswer, Citations: []Citation{}, Passages: []Passage{}, Extractive: true}
 	}
 	return Answer{Text: text, Citations: citations(text, ps), Passages: ps, Extractive: true}
 }

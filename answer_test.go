@@ -3,6 +3,7 @@ package minirag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strings"
 	"sync"
@@ -366,6 +367,45 @@ func TestAskNoPassages(t *testing.T) {
 	assert.Empty(t, ans.Passages)
 	assert.Empty(t, ans.Citations)
 	assert.Zero(t, m.calls, "the model is not called without passages")
+}
+
+// TestAskExtractiveOffTopic: an extractive answer to a question none of
+// whose words any passage holds is NoPassagesAnswer with no citation (it
+// used to be the first sentence of the nearest passage, cited), on the
+// bot's fallback, on request and streamed; a passage whose title alone
+// holds a question word still answers with its first sentence.
+func TestAskExtractiveOffTopic(t *testing.T) {
+	m := &fakeModel{reply: "never"}
+	a := newAskEnv(t, m, BotParams{Name: "Fallback", ExtractiveFallback: true})
+	for _, req := range []AskRequest{
+		{BotID: a.bot.ID, Question: "xyzzyplugh qwertzuiop"},
+		{BotID: a.bot.ID, Question: "What is it?"}, // stop words only
+		{BotID: a.bot.ID, Question: "xyzzyplugh qwertzuiop", Extractive: true, Mode: SearchDense},
+	} {
+		ans, err := a.h.Ask(a.ctx, req)
+		require.NoError(t, err)
+		assert.True(t, ans.Extractive)
+		assert.Equal(t, NoPassagesAnswer, ans.Text, "question %q", req.Question)
+		assert.Empty(t, ans.Citations)
+		assert.Empty(t, ans.Passages)
+		var ds []AskDelta
+		for d, err := range a.h.AskStream(a.ctx, req) {
+			require.NoError(t, err)
+			ds = append(ds, d)
+		}
+		require.Len(t, ds, 2)
+		assert.Equal(t, NoPassagesAnswer, ds[0].Content)
+		assert.Empty(t, ds[1].Answer.Citations)
+	}
+	assert.Zero(t, m.calls)
+
+	// "storage" is only the title of the second document (its text says
+	// "stores"): its first sentence answers, cited.
+	ans, err := a.h.Ask(a.ctx, AskRequest{BotID: a.bot.ID, Question: "storage xyzzyplugh", TopK: 3})
+	require.NoError(t, err)
+	require.Len(t, ans.Citations, 1)
+	assert.Equal(t, "Storage", ans.Citations[0].DocumentTitle)
+	assert.Equal(t, fmt.Sprintf("Prometheus stores samples in a local time series database on disk. [%d]", ans.Citations[0].Marker), ans.Text)
 }
 
 func TestAskScopesAndTenants(t *testing.T) {
