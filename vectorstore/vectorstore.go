@@ -42,15 +42,18 @@ type Record struct {
 	DocumentID string
 }
 
-// Filter confines a search or a delete. TenantID is required; the other
-// fields narrow further when set (a record matches when it matches every set
-// field; within a list, any ID). An empty list is the same as nil: it does
-// not narrow.
+// Filter confines a search, a delete or a listing. TenantID is required;
+// the other fields narrow further when set (a record matches when it
+// matches every set field; within a list, any ID). An empty list is the
+// same as nil: it does not narrow.
 type Filter struct {
 	TenantID    string
 	BotID       string
 	SourceIDs   []string
 	DocumentIDs []string
+	// IDs are record (chunk) IDs. Any number may be given: adapters split
+	// long lists into batches themselves.
+	IDs []string
 }
 
 // Query is a nearest-neighbour search.
@@ -88,13 +91,25 @@ type VectorStore interface {
 	// record stores nothing. Upserting no records does nothing.
 	Upsert(ctx context.Context, recs []Record) error
 	// Delete removes every record matching f (none matching is not an
-	// error).
+	// error). With f.IDs it removes exactly those records of the tenant
+	// that also match the other fields.
 	Delete(ctx context.Context, f Filter) error
 	// Search returns the q.TopK records closest to q.Vector among those
 	// matching q.Filter, best first; all of them when fewer match. TopK <= 0
 	// wraps record.ErrInvalidInput; a query vector of the wrong size wraps
 	// ErrDimensionMismatch.
 	Search(ctx context.Context, q Query) ([]Match, error)
+	// List returns at most limit records matching f, with Vector nil and
+	// every ID field filled, in a stable order of the adapter's choosing.
+	// It streams a tenant's records in pages without loading them all
+	// (reconciliation with Storage uses it). cursor "" starts at the
+	// beginning; next is the cursor of the following page, "" exactly when
+	// nothing follows this one. Cursors are opaque: pass back only what
+	// List returned, for the same f. A record present for the whole listing
+	// is returned exactly once; one upserted or deleted meanwhile may or may
+	// not be. An empty f.TenantID, limit <= 0 or a cursor List did not make
+	// wraps record.ErrInvalidInput.
+	List(ctx context.Context, f Filter, cursor string, limit int) (recs []Record, next string, err error)
 	// Close releases resources (not a client the caller passed in).
 	Close() error
 }
@@ -118,3 +133,20 @@ func ValidateFilter(f Filter) error {
 	}
 	return nil
 }
+
+// ValidateList checks List's arguments other than the cursor: a tenant and
+// a positive limit.
+func ValidateList(f Filter, limit int) error {
+	if err := ValidateFilter(f); err != nil {
+		return err
+	}
+	if limit <= 0 {
+		return record.Invalid("limit", "must be positive")
+	}
+	return nil
+}
+
+// ErrBadCursor is wrapped by List for a cursor it did not make: a
+// *record.ValidationError naming "cursor" (so it matches
+// record.ErrInvalidInput).
+var ErrBadCursor error = record.Invalid("cursor", "is not a cursor List returned")

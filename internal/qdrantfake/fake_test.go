@@ -342,8 +342,65 @@ func TestAPIKey(t *testing.T) {
 
 func TestUnimplementedIsExplicit(t *testing.T) {
 	_, c := setup(t, false, qdrant.Distance_Cosine)
-	_, err := c.Scroll(t.Context(), &qdrant.ScrollPoints{CollectionName: "c"})
+	_, err := c.Scroll(t.Context(), &qdrant.ScrollPoints{CollectionName: "c", OrderBy: &qdrant.OrderBy{Key: "n"}})
 	assert.Equal(t, codes.Unimplemented, code(err))
 	_, err = c.Query(t.Context(), &qdrant.QueryPoints{CollectionName: "c", Query: qdrant.NewQueryFusion(qdrant.Fusion_RRF)})
 	assert.Equal(t, codes.Unimplemented, code(err))
+}
+
+func TestScrollPages(t *testing.T) {
+	_, c := setup(t, false, qdrant.Distance_Cosine)
+	ids := []string{
+		"00000000-0000-4000-8000-000000000003",
+		"00000000-0000-4000-8000-000000000001",
+		"ffffffff-0000-4000-8000-000000000000",
+		"00000000-0000-4000-8000-000000000002",
+		"0a000000-0000-4000-8000-000000000000",
+	}
+	for i, id := range ids {
+		upsert(t, c, pt(qdrant.NewIDUUID(id), map[string]any{"even": i%2 == 0, "i": int64(i)}, 1, 0, 0))
+	}
+	upsert(t, c, pt(qdrant.NewIDNum(7), map[string]any{"even": false}, 1, 0, 0))
+	// Point-ID order (numbers first, then UUIDs by their bytes), limit,
+	// next_page_offset the first point not returned, offset inclusive.
+	var got []string
+	var offset *qdrant.PointId
+	for {
+		pts, next, err := c.ScrollAndOffset(t.Context(), &qdrant.ScrollPoints{CollectionName: "c", Limit: qdrant.PtrOf(uint32(2)), Offset: offset})
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(pts), 2)
+		for _, p := range pts {
+			got = append(got, p.GetId().String())
+			assert.NotNil(t, p.GetPayload()["even"], "payload returned by default")
+			assert.Nil(t, p.GetVectors(), "no vectors by default")
+		}
+		if next == nil {
+			break
+		}
+		offset = next
+	}
+	want := []string{qdrant.NewIDNum(7).String()}
+	sorted := append([]string(nil), ids...)
+	sort.Strings(sorted)
+	for _, id := range sorted {
+		want = append(want, qdrant.NewIDUUID(id).String())
+	}
+	assert.Equal(t, want, got)
+
+	// A filter applies before the limit; the offset need not match it.
+	pts, next, err := c.ScrollAndOffset(t.Context(), &qdrant.ScrollPoints{
+		CollectionName: "c",
+		Filter:         &qdrant.Filter{Must: []*qdrant.Condition{qdrant.NewMatchBool("even", true)}},
+		Limit:          qdrant.PtrOf(uint32(1)),
+		Offset:         qdrant.NewIDNum(7),
+		WithPayload:    qdrant.NewWithPayloadInclude("i"),
+	})
+	require.NoError(t, err)
+	require.Len(t, pts, 1)
+	assert.Equal(t, ids[0], pts[0].GetId().GetUuid())
+	assert.Nil(t, pts[0].GetPayload()["even"], "with_payload include")
+	assert.Equal(t, ids[4], next.GetUuid())
+
+	_, err = c.Scroll(t.Context(), &qdrant.ScrollPoints{CollectionName: "c", Limit: qdrant.PtrOf(uint32(0))})
+	assert.Equal(t, codes.InvalidArgument, code(err))
 }

@@ -68,6 +68,9 @@ func matchCondition(c *qdrant.Condition, p *point) (bool, error) {
 		return matchFilter(o.Filter, p)
 	case *qdrant.Condition_HasId:
 		for _, id := range o.HasId.GetHasId() {
+			if u, ok := id.GetPointIdOptions().(*qdrant.PointId_Uuid); ok && len(p.key) > 2 && u.Uuid == p.key[2:] {
+				return true, nil // the canonical form: no need to parse
+			}
 			key, _, err := pointKey(id)
 			if err != nil {
 				return false, err

@@ -94,6 +94,7 @@ type partition struct {
 	n         int
 	blocks    []*block
 	index     map[string]int32
+	adds      uint64 // rows ever added (List's sorted-ID cache checks it)
 }
 
 func newPartition(dims, blockRows int) *partition {
@@ -146,6 +147,7 @@ func (p *partition) add(id string) int {
 	b.metas = append(b.metas, meta{})
 	r := p.n
 	p.n++
+	p.adds++
 	p.index[id] = int32(r)
 	return r
 }

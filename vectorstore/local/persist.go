@@ -26,6 +26,7 @@ import (
 //	             payload: op u8 | seq uvarint | op data
 //	               upsert: n uvarint | n × (id, tenant, bot, source, document strings | dims × f32)
 //	               delete: tenant, bot strings | n uvarint | n × source | m uvarint | m × document
+//	               delete IDs (op 3): tenant string | n uvarint | n × record ID
 //	snapshot.bin "MRVSSNP1" | dims u32 | model len u16 | model | seq u64 | tenants uvarint |
 //	             per tenant: tenant string | rows uvarint | rows × (id, bot, source, document | dims × f32) |
 //	             CRC-32C of everything before it u32
@@ -265,6 +266,10 @@ func (s *Store) apply(payload []byte) error {
 			return d.err
 		}
 		s.deleteMatching(tenant, bot, srcs, docs)
+	case opDeleteIDs:
+		if err := s.applyDeleteIDs(d); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown op %d", payload[0])
 	}

@@ -124,6 +124,10 @@ type Store struct {
 	in        *interner
 	seq       uint64 // last sequence number applied
 
+	// lmu guards lists, List's sorted IDs of large partitions (list.go).
+	lmu   sync.Mutex
+	lists map[string]*listCache
+
 	// Persistence (dir == "" in memory).
 	dir      string
 	wal      *walFile
@@ -322,6 +326,9 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if err := s.ready(); err != nil {
 		return err
 	}
+	if len(f.IDs) > 0 {
+		return s.deleteIDsLocked(f)
+	}
 	p := s.tenants[f.TenantID]
 	if p == nil {
 		return nil
@@ -385,7 +392,12 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	hits := p.search(qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
+	var hits []hit
+	if len(q.Filter.IDs) > 0 {
+		hits = p.searchIDs(qv, q.TopK, q.Filter.IDs, &c, q.MinScore != 0, q.MinScore)
+	} else {
+		hits = p.search(qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
+	}
 	out := make([]vectorstore.Match, len(hits))
 	for i, h := range hits {
 		out[i] = vectorstore.Match{ID: p.id(int(h.row)), Score: h.score}
@@ -433,6 +445,9 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.tenants, s.in, s.buf = nil, nil, nil
+	s.lmu.Lock()
+	s.lists = nil
+	s.lmu.Unlock()
 	if err := s.closeFiles(); err != nil {
 		return fmt.Errorf("vectorstore/local: close %s: %w", s.dir, err)
 	}

@@ -586,6 +586,10 @@ func where(f vectorstore.Filter, first int) (string, []any) {
 		args = append(args, f.DocumentIDs)
 		conds = append(conds, "document_id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
 	}
+	if len(f.IDs) > 0 {
+		args = append(args, f.IDs)
+		conds = append(conds, "id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+	}
 	return strings.Join(conds, " AND "), args
 }
 
@@ -597,6 +601,9 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	}
 	if err := vectorstore.ValidateFilter(f); err != nil {
 		return fmt.Errorf("pgvector: delete: %w", err)
+	}
+	if len(f.IDs) > deleteBatch {
+		return s.deleteIDs(ctx, table, f)
 	}
 	w, args := where(f, 1)
 	_, err = s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...)

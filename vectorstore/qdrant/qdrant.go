@@ -630,6 +630,9 @@ func filter(f vectorstore.Filter) *qc.Filter {
 	if len(f.DocumentIDs) > 0 {
 		must = append(must, qc.NewMatchKeywords(FieldDocument, f.DocumentIDs...))
 	}
+	if len(f.IDs) > 0 {
+		must = append(must, hasIDs(f.TenantID, f.IDs))
+	}
 	return &qc.Filter{Must: must}
 }
 
@@ -642,6 +645,9 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	coll, _, err := s.state("delete")
 	if err != nil {
 		return err
+	}
+	if len(f.IDs) > idBatch {
+		return s.deleteIDs(ctx, coll, f)
 	}
 	res, err := s.client.Delete(ctx, &qc.DeletePoints{
 		CollectionName: coll,

@@ -50,6 +50,13 @@
 //     similarity (within 1e-4), all matches when TopK exceeds the count;
 //     MinScore drops matches scoring below it. A zero vector (stored or
 //     queried) scores 0.
+//   - Filter.IDs narrows Search, Delete and List to the named records of
+//     the tenant (with the other fields); Delete takes any number of IDs.
+//   - List pages through the records matching a filter: every record once,
+//     Vector nil and its IDs filled, in the same order at every page size,
+//     next "" exactly at the end, a record present throughout a listing
+//     interleaved with upserts and deletes listed exactly once; empty
+//     tenant, limit <= 0 and a made-up cursor wrap record.ErrInvalidInput.
 //   - Concurrent Upsert, Delete and Search are safe (run the suite with
 //     -race).
 package vectorstoretest
@@ -114,6 +121,12 @@ func RunOptions(t *testing.T, newStore func(t *testing.T) vectorstore.VectorStor
 		{"ZeroVector", s.testZeroVector},
 		{"BruteForce", s.testBruteForce},
 		{"ConcurrentReadersWriters", s.testConcurrent},
+		{"ListPages", s.testListPages},
+		{"ListUnderChanges", s.testListUnderChanges},
+		{"ListNotInitialized", s.testListNotInitialized},
+		{"DeleteByIDs", s.testDeleteByIDs},
+		{"DeleteByIDsReopen", s.testDeleteByIDsReopen},
+		{"SearchByIDs", s.testSearchByIDs},
 		{"ReopenKeepsData", s.testReopen},
 		{"ReopenOtherDims", s.testReopenOtherDims},
 		{"Close", s.testClose},
