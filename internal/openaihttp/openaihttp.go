@@ -34,10 +34,22 @@ const (
 	DefaultMaxRetryAfter = 2 * time.Minute
 )
 
+// ErrRedirectRefused is the cause of a call whose endpoint answered with a
+// redirect to another origin (scheme, host or port): the request carries
+// the API key and the extra credential headers, which must not reach a
+// host the bot was not configured for. Go's http.Client drops only
+// Authorization (and not even that for another port of the same host), so
+// such a redirect is not followed at all. A call failing so is not
+// retried.
+var ErrRedirectRefused = errors.New("openaihttp: redirect to another host refused")
+
 // NewClient returns a go-openai client for baseURL (DefaultBaseURL when
 // empty) that sends apiKey as a bearer token (none when empty), adds
 // extra headers to every request (replacing any of the same name), and
-// records responses into the Capture of the request's context.
+// records responses into the Capture of the request's context. It
+// follows a redirect only to the same origin (scheme, host and port) as
+// the request; any other is refused with [ErrRedirectRefused]. hc itself
+// is not modified.
 func NewClient(baseURL, apiKey string, hc *http.Client, extra map[string]string) *openai.Client {
 	cfg := openai.DefaultConfig(apiKey)
 	if baseURL != "" {
@@ -48,12 +60,45 @@ func NewClient(baseURL, apiKey string, hc *http.Client, extra map[string]string)
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	own := *hc
+	own.CheckRedirect = sameOriginRedirect(hc.CheckRedirect)
+	hc = &own
 	h := make(http.Header, len(extra))
 	for k, v := range extra {
 		h.Set(k, v)
 	}
 	cfg.HTTPClient = &doer{c: hc, extra: h}
 	return openai.NewClientWithConfig(cfg)
+}
+
+// sameOriginRedirect is a CheckRedirect that refuses a redirect leaving
+// the first request's origin, and otherwise defers to next (Go's default,
+// at most 10 redirects, when nil).
+func sameOriginRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if first := via[0].URL; req.URL.Scheme != first.Scheme || origin(req.URL) != origin(first) {
+			// The target's scheme and host only: its path or query may
+			// carry a token.
+			return fmt.Errorf("%w: %s://%s", ErrRedirectRefused, req.URL.Scheme, req.URL.Host)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("openaihttp: stopped after 10 redirects")
+		}
+		return nil
+	}
+}
+
+// origin is u's lowercase host and port (the scheme's default when
+// absent).
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port
 }
 
 type doer struct {
@@ -263,7 +308,7 @@ func Classify(ctx context.Context, pkg, apiKey string, err error, c *Capture, no
 		// http.Client.Do fails with *url.Error; anything else failed before
 		// the request was sent (go-openai's own checks) and would again.
 		var ue *url.Error
-		return te, errors.As(err, &ue)
+		return te, errors.As(err, &ue) && !errors.Is(err, ErrRedirectRefused)
 	}
 	se.Message = cleanMessage(Redact(se.Message, apiKey))
 	if c != nil {
