@@ -165,6 +165,20 @@ type Documents interface {
 	// GetDocuments returns the documents with these IDs in the tenant;
 	// IDs not found are left out.
 	GetDocuments(ctx context.Context, tenantID string, ids []string) ([]record.Document, error)
+	// ScanChunks returns at most limit refs to the tenant's chunks whose ID
+	// sorts after `after` (byte-wise; "" starts at the beginning), in
+	// ascending byte-wise order of ID. Pass the last ID of a page as after
+	// to get the next; a page shorter than limit is the last. It streams a
+	// tenant's chunks without loading them (reconciliation with the
+	// VectorStore uses it): each page is one range scan of an index on
+	// (tenant, ID). Empty tenant: record.ErrEmptyTenant; limit <= 0:
+	// record.ErrInvalidInput.
+	ScanChunks(ctx context.Context, tenantID, after string, limit int) ([]ChunkRef, error)
+}
+
+// ChunkRef identifies a stored chunk and what it belongs to.
+type ChunkRef struct {
+	ID, DocumentID, SourceID, BotID string
 }
 
 // DocumentWithChunks is one item of DocumentBatcher.PutDocuments: a

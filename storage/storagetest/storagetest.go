@@ -26,7 +26,8 @@
 // isolation of every entity, an empty tenant ID rejected by every
 // tenant-scoped method, soft-deleted bots, the source-to-bot reference,
 // a source moved to another bot taking its documents and chunks along,
-// cascades, atomic document replacement, lexical search (ranking, filters,
+// cascades, atomic document replacement, chunks scanned by tenant in
+// byte-wise ID order (ScanChunks), lexical search (ranking, filters,
 // hostile query text), the job queue (claim order, leases, concurrent
 // claimers, retries), transactions, parallel writers, cancelled contexts,
 // and that returned records share no memory with the store.
@@ -100,6 +101,7 @@ var areas = []struct {
 	{"PutDocuments", testPutDocuments}, // optional: storage.DocumentBatcher
 	{"DocumentBotFromSource", testDocumentBotFromSource},
 	{"GetChunks", testGetChunks},
+	{"ScanChunks", testScanChunks},
 	{"Lexical", testLexical},
 	{"LexicalHostileQueries", testLexicalHostile},
 	{"Jobs", testJobs},
