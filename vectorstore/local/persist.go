@@ -456,7 +456,7 @@ func (s *Store) newWAL() error {
 
 // load reads the snapshot and replays the log of s.dir. Caller holds s.mu.
 func (s *Store) load() error {
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := mkdirDurable(s.dir); err != nil {
 		return fmt.Errorf("vectorstore/local: create %s: %w", s.dir, err)
 	}
 	lock, err := os.OpenFile(filepath.Join(s.dir, lockName), os.O_CREATE|os.O_RDWR, 0o644)

@@ -581,6 +581,7 @@ func FuzzReplay(f *testing.F) {
 	s.Upsert(context.Background(), randRecs(r, 3, "a"))
 	s.Delete(context.Background(), vectorstore.Filter{TenantID: "t1", SourceIDs: []string{"s1"}, DocumentIDs: []string{"d1"}})
 	s.Upsert(context.Background(), randRecs(r, 2, "b"))
+	s.Delete(context.Background(), vectorstore.Filter{TenantID: "t0", IDs: []string{"a0", "b0", "zz"}})
 	s.Close()
 	valid, err := os.ReadFile(walPath(root))
 	if err != nil {
@@ -623,6 +624,12 @@ func FuzzApply(f *testing.F) {
 	f.Add(append([]byte(nil), s.buf[entryHead:]...))
 	s.buf = s.entryStart(nil, opDelete)
 	s.buf = appendFilter(s.buf, vectorstore.Filter{TenantID: "t0", BotID: "b0", SourceIDs: []string{"s0"}, DocumentIDs: []string{"d0", "d1"}})
+	f.Add(append([]byte(nil), s.buf[entryHead:]...))
+	s.buf = s.entryStart(nil, opDeleteIDs)
+	s.buf = appendString(s.buf, "t0")
+	s.buf = appendUvarint(s.buf, 2)
+	s.buf = appendString(s.buf, "a0")
+	s.buf = appendString(s.buf, "a1")
 	f.Add(append([]byte(nil), s.buf[entryHead:]...))
 	mustCloseF(f, s)
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -29,20 +29,41 @@
 // # Durability
 //
 // Every Upsert or Delete batch is appended to the write-ahead log as one
-// entry (length, CRC-32C of the length, CRC-32C of the payload) and, by
-// default, fsynced before the call returns (WithSync(false) leaves flushing
-// to the OS: a process crash loses nothing, a power cut may lose the last
-// batches). A batch larger than 16 MiB of log is split into several entries
-// and is atomic per entry only. When the log outgrows both the compaction
-// threshold (WithCompactionThreshold, 64 MiB by default) and the last
-// snapshot, the store writes a new snapshot to a temporary file, fsyncs it,
-// renames it over snapshot.bin, fsyncs the folder, then starts an empty
-// log the same way. Init loads the snapshot and replays the log entries
-// newer than it. An incomplete last entry (a write torn by a crash) is
-// ignored and cut off; a damaged entry anywhere else, or a damaged
-// snapshot, makes Init fail with ErrCorrupt rather than silently drop data:
-// remove the space's folder and rebuild the index from Storage, which holds
-// the text.
+// entry (length, CRC-32C of the length, CRC-32C of the payload) before the
+// call returns, and applied to memory only once written. What a write that
+// returned nil (an acknowledged write) survives:
+//
+//   - A process crash (kill -9, panic, out of memory): always, with or
+//     without fsync, since the entry is in the operating system's cache.
+//     TestKillAcknowledgedWritesSurvive kills a writing process at random
+//     instants, snapshots included, and finds every acknowledged write and
+//     the one in flight either whole or absent.
+//   - A power cut or kernel crash: with the default WithSync(true), yes: the
+//     log is fsynced before the call returns, as are new folders (their
+//     parents) and snapshots (temporary file, fsync, rename, fsync of the
+//     folder). This holds as far as the disk honours fsync (a drive whose
+//     volatile write cache ignores flushes can still lose it). With
+//     WithSync(false) the last writes, those the OS had not yet written
+//     back (on Linux up to about 30 seconds), may be lost, and if the OS
+//     wrote later log pages but not earlier ones, Init fails with
+//     ErrCorrupt rather than serve a log with a hole.
+//
+// A batch larger than 16 MiB of log is split into several entries and is
+// atomic per entry only; a Delete by IDs likewise. When the log outgrows
+// both the compaction threshold (WithCompactionThreshold, 64 MiB by
+// default) and the last snapshot, the store writes a new snapshot to a
+// temporary file, fsyncs it, renames it over snapshot.bin, fsyncs the
+// folder, then starts an empty log the same way; a crash at any step
+// leaves either the old snapshot and log or the new snapshot and a log
+// whose older entries Init skips by sequence number.
+//
+// Init loads the snapshot and replays the log entries newer than it. An
+// incomplete last entry, or a tail of zeros (a write torn by a crash), is
+// ignored and cut off, so the store holds exactly the complete entries
+// before it and new writes follow them. A damaged entry anywhere else, or
+// a damaged snapshot, makes Init fail with ErrCorrupt rather than silently
+// drop data: remove the space's folder and rebuild the index from Storage,
+// which holds the text. Both paths are fuzzed (FuzzReplay, FuzzApply).
 //
 // A space's folder is used by one Store at a time: Init takes an exclusive
 // lock on its LOCK file (flock, on Linux, macOS and the BSDs), and a second
@@ -149,7 +170,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		o(&cfg)
 	}
 	if dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := mkdirDurable(dir); err != nil {
 			return nil, fmt.Errorf("vectorstore/local: create %s: %w", dir, err)
 		}
 	}
