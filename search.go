@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -126,6 +127,8 @@ type SearchRequest struct {
 	// lexical score for lexical (higher is better), the fused score for
 	// hybrid (0 to 1 with FusionScores; at most
 	// (DenseWeight+LexicalWeight)/(RRFK+1) with FusionRRF).
+	// MinScore, like the weights, must be a finite number (NaN and ±Inf
+	// are ErrInvalidInput).
 	MinScore float64 `json:"min_score,omitempty"`
 	// Mode is hybrid (default), dense or lexical.
 	Mode SearchMode `json:"mode,omitempty"`
@@ -226,11 +229,16 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 	if req.RRFK < 0 {
 		v.Add("rrf_k", "must not be negative")
 	}
-	if req.DenseWeight < 0 {
-		v.Add("dense_weight", "must not be negative")
-	}
-	if req.LexicalWeight < 0 {
-		v.Add("lexical_weight", "must not be negative")
+	for _, f := range []struct {
+		name string
+		x    float64
+	}{{"dense_weight", req.DenseWeight}, {"lexical_weight", req.LexicalWeight}, {"min_score", req.MinScore}} {
+		switch {
+		case math.IsNaN(f.x) || math.IsInf(f.x, 0):
+			v.Add(f.name, "must be a finite number")
+		case f.x < 0 && f.name != "min_score":
+			v.Add(f.name, "must not be negative")
+		}
 	}
 	if len(req.SourceIDs) > maxSourceIDs {
 		v.Add("source_ids", fmt.Sprintf("must hold at most %d IDs", maxSourceIDs))

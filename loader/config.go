@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/url"
 	"path"
 	"strings"
@@ -150,6 +151,11 @@ func decodeStrict(raw json.RawMessage, dst any) error {
 			return record.Invalid("config."+strings.Trim(f, `"`), "is not a known field")
 		}
 		return record.Invalid("config", msg)
+	}
+	// One JSON value, nothing after it but white space: a second object
+	// ({"content":"x"} {"content":"y"}) is an error, not silently dropped.
+	if _, err := dec.Token(); err != io.EOF {
+		return record.Invalid("config", "must be a single JSON object (data follows it)")
 	}
 	return nil
 }

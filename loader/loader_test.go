@@ -58,6 +58,14 @@ func TestNewDispatch(t *testing.T) {
 	assert.Contains(t, err.Error(), "type: must be one of text, file, url")
 }
 
+// TestParseConfigTrailingSpace: white space after the object is not
+// trailing data.
+func TestParseConfigTrailingSpace(t *testing.T) {
+	c, err := ParseConfig(record.SourceText, json.RawMessage("{\"content\":\"x\"} \n\t"))
+	require.NoError(t, err)
+	assert.Equal(t, "x", c.(*TextConfig).Content)
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	cases := []struct {
 		typ   record.SourceType
@@ -70,6 +78,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{record.SourceText, `{"content":"x","extra":1}`, "config.extra"},
 		{record.SourceText, `{"content":5}`, "config.content"},
 		{record.SourceText, `[`, "config"},
+		{record.SourceText, `{"content":"x"} {"content":"y"}`, "config"},
+		{record.SourceText, `{"content":"x"}]`, "config"},
+		{record.SourceFile, `{"path":"x"} 1`, "config"},
 		{record.SourceFile, `{"path":""}`, "config.path"},
 		{record.SourceFile, `{"path":"x","include":["["]}`, "config.include[0]"},
 		{record.SourceFile, `{"path":"x","exclude":["a","[z"]}`, "config.exclude[1]"},
