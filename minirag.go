@@ -43,7 +43,13 @@ type Config struct {
 	// Loader holds the host's settings for the loaders ingestion creates
 	// (file roots, private networks, HTTP client, user agent). Its Name
 	// and OnSkip are set per source by ingestion. A host serving several
-	// tenants sets Loader.FileRoots (see package loader).
+	// tenants sets Loader.FileRoots (see package loader). When FileRoots
+	// are set and BaseDir is not, a relative file source path is resolved
+	// against the first root (the file root), not the process's working
+	// directory. Sources are checked against these settings when created
+	// or updated: a file path outside the roots, or (without
+	// AllowPrivateNetworks) a url source on a non-public address such as
+	// 169.254.169.254, is ErrInvalidInput naming config.path or config.url.
 	Loader loader.Options
 
 	// EncryptionKeys are Fernet keys (URL-safe base64 of 32 bytes, see
@@ -162,6 +168,11 @@ func New(cfg Config) (*Client, error) {
 		log:   cfg.Logger,
 		nowFn: cfg.Now,
 	}
+	lo, err := loaderOptions(cfg.Loader)
+	if err != nil {
+		return nil, err
+	}
+	c.load = lo
 	if cfg.PublicModelEndpointsOnly {
 		c.publicModels = true
 		c.modelHTTP = publicOnlyHTTPClient()

@@ -86,7 +86,10 @@ func checkSourceBot(ctx context.Context, st storage.Storage, tenantID, botID str
 }
 
 // CreateSource creates a source in status pending. A bot of another
-// tenant, deleted or unknown is ErrInvalidInput naming "bot_id". Needs the
+// tenant, deleted or unknown is ErrInvalidInput naming "bot_id". A file
+// source outside the host's file roots, or a url source on a non-public
+// address (unless the host allows private networks), is ErrInvalidInput
+// naming "config.path" or "config.url" (see [Config].Loader). Needs the
 // admin scope.
 func (h *TenantHandle) CreateSource(ctx context.Context, p SourceParams) (Source, error) {
 	if err := h.authorizeAdmin(); err != nil {
@@ -100,6 +103,9 @@ func (h *TenantHandle) CreateSource(ctx context.Context, p SourceParams) (Source
 		v.Add("type", "must be one of text, file, url")
 	} else {
 		c, err := sourceConfigJSON(p.Type, p.Config)
+		if err == nil {
+			err = h.c.checkSourceTarget(ctx, p.Type, c, true)
+		}
 		if err := mergeValidation(&v, err); err != nil {
 			return Source{}, err
 		}
@@ -174,7 +180,8 @@ func (h *TenantHandle) GetSource(ctx context.Context, sourceID string) (Source, 
 // configuration). When the bot changes, the source's documents, chunks and
 // vectors move to the new bot (vectors are embedded again from the stored
 // chunks); if that fails, the update is kept and the error says to ingest
-// the source with IngestOptions.Force. Needs the admin scope.
+// the source with IngestOptions.Force. A new type or config is checked as
+// CreateSource checks it. Needs the admin scope.
 func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u SourceUpdate) (Source, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return Source{}, err
@@ -182,6 +189,19 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	var out Source
 	var v record.ValidationError
 	var moved bool
+	if u.Config != nil {
+		// A url source's host is resolved here, outside the transaction
+		// (the check inside it does no I/O). A config that is not a url
+		// one is checked inside, with its type.
+		if c, err := sourceConfigJSON(SourceURL, u.Config); err == nil {
+			if err := mergeValidation(&v, h.c.checkSourceTarget(ctx, SourceURL, c, true)); err != nil {
+				return Source{}, err
+			}
+			if err := v.Err(); err != nil {
+				return Source{}, err
+			}
+		}
+	}
 	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
 		s, err := tx.GetSource(ctx, h.p.TenantID, sourceID)
 		if err != nil {
@@ -209,6 +229,9 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 			v.Add("type", "must be one of text, file, url")
 		} else if u.Type != nil || u.Config != nil {
 			c, err := sourceConfigJSON(s.Type, cfg)
+			if err == nil {
+				err = h.c.checkSourceTarget(ctx, s.Type, c, false)
+			}
 			if err := mergeValidation(&v, err); err != nil {
 				return err
 			}
