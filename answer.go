@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -83,9 +84,16 @@ Answer in the language of the question.`
 
 // AskRequest is one question to a bot (TenantHandle.Ask, AskStream).
 type AskRequest struct {
-	// BotID is the bot that answers (required): its system prompt, model
-	// and credentials, and the sources attached to it.
+	// BotID is the bot that answers (required unless ConversationID is
+	// set): its system prompt, model and credentials, and the sources
+	// attached to it.
 	BotID string `json:"bot_id"`
+	// ConversationID, when set, continues a stored conversation (see
+	// TenantHandle.CreateConversation): its bot answers, its messages are
+	// the history (History must be empty), a follow-up question is made
+	// into a standalone search query (see Bot.RewriteFollowUps), and the
+	// question and the answer are appended to it. See Ask.
+	ConversationID string `json:"conversation_id,omitempty"`
 	// Question is the user's question (required, at most 8000
 	// characters). It is also the search query unless Query is set.
 	Question string `json:"question"`
@@ -175,6 +183,13 @@ type Answer struct {
 	// Extractive is set when the answer was built from the passages
 	// without a model.
 	Extractive bool `json:"extractive"`
+	// Query is the search query when it was not the question (a
+	// follow-up made standalone, or AskRequest.Query).
+	Query string `json:"query,omitempty"`
+	// ConversationID and MessageID name the conversation and the stored
+	// answer (for PutFeedback) when the ask continued a conversation.
+	ConversationID string `json:"conversation_id,omitempty"`
+	MessageID      string `json:"message_id,omitempty"`
 }
 
 // AskDelta is one element of an AskStream: a piece of the answer's text,
@@ -224,13 +239,18 @@ func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) 
 		return Answer{}, err
 	}
 	if p.done != nil {
-		return *p.done, nil
+		a := *p.done
+		h.finishAsk(ctx, p, &a, MessageComplete, nil)
+		return a, nil
 	}
 	resp, err := p.model.Chat(ctx, p.llmReq)
 	if err != nil {
-		return Answer{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err)
+		err = fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err)
+		h.finishAsk(ctx, p, &Answer{Passages: p.passages, Model: p.bot.Model}, MessageFailed, err)
+		return Answer{}, err
 	}
 	a := p.answer(resp.Content, resp.FinishReason, resp.Usage, resp.Model)
+	h.finishAsk(ctx, p, &a, MessageComplete, nil)
 	h.logAnswer(ctx, p, a)
 	return a, nil
 }
@@ -267,19 +287,37 @@ func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[
 		}
 		if p.done != nil {
 			a := *p.done
+			h.finishAsk(ctx, p, &a, MessageComplete, nil)
 			if yield(AskDelta{Content: a.Text}, nil) {
 				yield(AskDelta{Done: true, Answer: &a}, nil)
 			}
 			return
 		}
 		var b strings.Builder
+		// A stream that does not reach its end (the reader stopped, the
+		// model call failed) is stored as such in a conversation.
+		cause := errStreamStopped
+		defer func() {
+			if cause == nil {
+				return
+			}
+			status := MessageIncomplete
+			if b.Len() == 0 {
+				status = MessageFailed
+			}
+			a := p.answer(b.String(), "", Usage{}, "")
+			h.finishAsk(ctx, p, &a, status, cause)
+		}()
 		for d, err := range p.model.Stream(ctx, p.llmReq) {
 			if err != nil {
-				yield(AskDelta{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err))
+				cause = fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, err)
+				yield(AskDelta{}, cause)
 				return
 			}
 			if d.Done {
+				cause = nil
 				a := p.answer(b.String(), d.FinishReason, d.Usage, d.Model)
+				h.finishAsk(ctx, p, &a, MessageComplete, nil)
 				h.logAnswer(ctx, p, a)
 				yield(AskDelta{Done: true, Answer: &a}, nil)
 				return
@@ -292,7 +330,8 @@ func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[
 				return
 			}
 		}
-		yield(AskDelta{}, fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, llm.ErrIncomplete))
+		cause = fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, llm.ErrIncomplete)
+		yield(AskDelta{}, cause)
 	}
 }
 
@@ -320,14 +359,26 @@ type preparedAsk struct {
 	// done is the whole answer when no model is called (extractive, or no
 	// passages).
 	done *Answer
+	// conv is the conversation continued (nil without one); question and
+	// query what was asked and searched; start and startMono when
+	// (conversation_ask.go); counted the tokens counted when the provider
+	// reported none.
+	conv             *Conversation
+	question, query  string
+	start, startMono time.Time
+	counted          Usage
 }
+
+// errStreamStopped is the cause stored with an answer whose reader
+// stopped before its end.
+var errStreamStopped = errors.New("minirag: the stream was stopped before the answer was complete")
 
 // answer builds the Answer of a model's text.
 func (p *preparedAsk) answer(text, finish string, u Usage, model string) Answer {
 	if model == "" {
 		model = p.bot.Model
 	}
-	return Answer{
+	a := Answer{
 		Text:         text,
 		Citations:    citations(text, p.passages),
 		Passages:     p.passages,
@@ -335,6 +386,10 @@ func (p *preparedAsk) answer(text, finish string, u Usage, model string) Answer 
 		Model:        model,
 		FinishReason: finish,
 	}
+	if p.query != p.question {
+		a.Query = p.query
+	}
+	return a
 }
 
 func (h *TenantHandle) logAnswer(ctx context.Context, p *preparedAsk, a Answer) {
@@ -347,7 +402,7 @@ func (h *TenantHandle) logAnswer(ctx context.Context, p *preparedAsk, a Answer) 
 // validateAsk checks req and fills in its defaults.
 func validateAsk(req *AskRequest) error {
 	var v record.ValidationError
-	if req.BotID == "" {
+	if req.BotID == "" && req.ConversationID == "" {
 		v.Add("bot_id", "is required")
 	}
 	req.Question = strings.TrimSpace(req.Question)
@@ -403,10 +458,23 @@ func botCanCall(b Bot) string {
 // prepareAsk checks, retrieves, fits the budget and builds the model call
 // (or the whole answer when no model is needed).
 func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*preparedAsk, error) {
+	start, startMono := h.c.now(), time.Now()
+	if req.ConversationID == "" {
+		if err := h.authorizeBot(req.BotID); err != nil {
+			return nil, err
+		}
+	}
+	if err := validateAsk(&req); err != nil {
+		return nil, err
+	}
+	conv, err := h.askConversation(ctx, &req)
+	if err != nil {
+		return nil, err
+	}
 	if err := h.authorizeBot(req.BotID); err != nil {
 		return nil, err
 	}
-	if err := validateAsk(&req); err != nil {
+	if err := h.checkAskQuota(ctx); err != nil {
 		return nil, err
 	}
 	bot, err := h.c.store.GetBot(ctx, h.p.TenantID, req.BotID)
@@ -423,16 +491,24 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	}
 
 	query := req.Query
-	if query == "" {
+	var model llm.Model // built by a follow-up rewrite, reused
+	switch {
+	case query != "":
+	case conv != nil && len(req.History) > 0:
+		query, model = h.followUpQuery(ctx, bot, req, extractive)
+	default:
 		query = req.Question
 	}
 	results, err := h.search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion}, &bot)
 	if err != nil {
 		return nil, err
 	}
-	p := &preparedAsk{bot: bot}
+	p := &preparedAsk{bot: bot, conv: conv, question: req.Question, query: query, start: start, startMono: startMono}
 	if len(results) == 0 {
 		p.done = &Answer{Text: NoPassagesAnswer, Citations: []Citation{}, Passages: []Passage{}, Extractive: extractive}
+		if query != req.Question {
+			p.done.Query = query
+		}
 		return p, nil
 	}
 	tok, err := h.c.tokenizer()
@@ -450,13 +526,17 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	p.passages = fit.passages
 	if extractive {
 		a := extractiveAnswer(query, p.passages)
+		if query != req.Question {
+			a.Query = query
+		}
 		p.done = &a
 		return p, nil
 	}
 
-	model, err := h.c.chatModel(ctx, bot)
-	if err != nil {
-		return nil, err
+	if model == nil {
+		if model, err = h.c.chatModel(ctx, bot); err != nil {
+			return nil, err
+		}
 	}
 	p.model = model
 	msgs := make([]llm.Message, 0, len(fit.history)+2)

@@ -30,11 +30,18 @@ import (
 type Credentials struct {
 	APIKey  string            `json:"api_key"`
 	Headers map[string]string `json:"headers,omitempty"`
+	// RerankAPIKey is the bearer key of the bot's rerank endpoint
+	// (Bot.Rerank), when it needs one.
+	RerankAPIKey string `json:"rerank_api_key,omitempty"`
 }
 
 // String redacts the values.
 func (c Credentials) String() string {
-	return fmt.Sprintf("minirag.Credentials{APIKey:%s, Headers:%s}", redactString(c.APIKey), c.redactedHeaders())
+	s := fmt.Sprintf("minirag.Credentials{APIKey:%s, Headers:%s", redactString(c.APIKey), c.redactedHeaders())
+	if c.RerankAPIKey != "" {
+		s += ", RerankAPIKey:[REDACTED]"
+	}
+	return s + "}"
 }
 
 // GoString redacts the values.
@@ -46,10 +53,14 @@ func (c Credentials) LogValue() slog.Value { return slog.StringValue(c.String())
 // MarshalJSON redacts the values.
 func (c Credentials) MarshalJSON() ([]byte, error) {
 	type redacted struct {
-		APIKey  string            `json:"api_key"`
-		Headers map[string]string `json:"headers,omitempty"`
+		APIKey       string            `json:"api_key"`
+		Headers      map[string]string `json:"headers,omitempty"`
+		RerankAPIKey string            `json:"rerank_api_key,omitempty"`
 	}
 	r := redacted{APIKey: redactString(c.APIKey)}
+	if c.RerankAPIKey != "" {
+		r.RerankAPIKey = "[REDACTED]"
+	}
 	if len(c.Headers) > 0 {
 		r.Headers = make(map[string]string, len(c.Headers))
 		for k := range c.Headers {
@@ -77,8 +88,9 @@ func redactString(s string) string {
 
 // credentialsBlob is what is encrypted: the real values.
 type credentialsBlob struct {
-	APIKey  string            `json:"api_key"`
-	Headers map[string]string `json:"headers,omitempty"`
+	APIKey       string            `json:"api_key"`
+	Headers      map[string]string `json:"headers,omitempty"`
+	RerankAPIKey string            `json:"rerank_api_key,omitempty"`
 }
 
 // BotParams are the inputs of TenantHandle.CreateBot.
@@ -105,6 +117,13 @@ type BotParams struct {
 	// Language is the text-search configuration for lexical search (for
 	// example "english"); empty means the storage's default.
 	Language string `json:"language,omitempty"`
+	// RewriteFollowUps rewrites a follow-up question of a conversation
+	// into a standalone search query with one short model call (see
+	// AskRequest.ConversationID).
+	RewriteFollowUps bool `json:"rewrite_follow_ups,omitempty"`
+	// Rerank, when set, reranks the top fused candidates of Search and
+	// Ask with this endpoint (its key: Credentials.RerankAPIKey).
+	Rerank *BotRerank `json:"rerank,omitempty"`
 	// Credentials, when set, are encrypted and stored with the bot.
 	Credentials *Credentials `json:"credentials,omitempty"`
 }
@@ -121,6 +140,11 @@ type BotUpdate struct {
 	Active             *bool    `json:"active,omitempty"`
 	ExtractiveFallback *bool    `json:"extractive_fallback,omitempty"`
 	Language           *string  `json:"language,omitempty"`
+	RewriteFollowUps   *bool    `json:"rewrite_follow_ups,omitempty"`
+	// Rerank, when set, replaces the bot's rerank endpoint; ClearRerank
+	// removes it.
+	Rerank      *BotRerank `json:"rerank,omitempty"`
+	ClearRerank bool       `json:"clear_rerank,omitempty"`
 	// Credentials, when set, replace the bot's credentials.
 	Credentials *Credentials `json:"credentials,omitempty"`
 	// ClearCredentials removes the bot's credentials (not with
@@ -136,6 +160,7 @@ const (
 )
 
 func validateBot(v *record.ValidationError, b *Bot) {
+	validateRerank(v, b.Rerank)
 	b.Name = strings.TrimSpace(b.Name)
 	checkName(v, "name", b.Name, true)
 	if utf8.RuneCountInString(b.Description) > maxTextLen {
@@ -167,8 +192,13 @@ func validateBot(v *record.ValidationError, b *Bot) {
 }
 
 func validateCredentials(v *record.ValidationError, c *Credentials) {
-	if c.APIKey == "" && len(c.Headers) == 0 {
+	if c.APIKey == "" && len(c.Headers) == 0 && c.RerankAPIKey == "" {
 		v.Add("credentials", "must hold an API key or headers (to remove credentials, clear them)")
+	}
+	if len(c.RerankAPIKey) > maxAPIKeyLen {
+		v.Add("credentials.rerank_api_key", fmt.Sprintf("must be at most %d bytes", maxAPIKeyLen))
+	} else if c.RerankAPIKey != "" && !httpguts.ValidHeaderFieldValue(c.RerankAPIKey) {
+		v.Add("credentials.rerank_api_key", "contains characters not allowed in an HTTP header")
 	}
 	if len(c.APIKey) > maxAPIKeyLen {
 		v.Add("credentials.api_key", fmt.Sprintf("must be at most %d bytes", maxAPIKeyLen))
@@ -228,6 +258,8 @@ func (h *TenantHandle) CreateBot(ctx context.Context, p BotParams) (Bot, error) 
 		Active:             p.Active == nil || *p.Active,
 		ExtractiveFallback: p.ExtractiveFallback,
 		Language:           p.Language,
+		RewriteFollowUps:   p.RewriteFollowUps,
+		Rerank:             p.Rerank,
 		CreatedAt:          now,
 		UpdatedAt:          now,
 	}
@@ -241,6 +273,11 @@ func (h *TenantHandle) CreateBot(ctx context.Context, p BotParams) (Bot, error) 
 	}
 	if err := h.c.checkModelEndpoint(ctx, b.BaseURL); err != nil {
 		return Bot{}, err
+	}
+	if b.Rerank != nil {
+		if err := h.c.checkModelEndpoint(ctx, b.Rerank.URL); err != nil {
+			return Bot{}, err
+		}
 	}
 	var ct []byte
 	if p.Credentials != nil {
@@ -312,6 +349,19 @@ func (h *TenantHandle) UpdateBot(ctx context.Context, botID string, u BotUpdate)
 			return Bot{}, err
 		}
 	}
+	if u.Rerank != nil && u.ClearRerank {
+		v.Add("rerank", "cannot be set and cleared at once")
+		return Bot{}, v.Err()
+	}
+	if u.Rerank != nil {
+		validateRerank(&v, u.Rerank)
+		if err := v.Err(); err != nil {
+			return Bot{}, err
+		}
+		if err := h.c.checkModelEndpoint(ctx, u.Rerank.URL); err != nil {
+			return Bot{}, err
+		}
+	}
 	var ct []byte
 	if u.Credentials != nil {
 		var err error
@@ -335,6 +385,13 @@ func (h *TenantHandle) UpdateBot(ctx context.Context, botID string, u BotUpdate)
 		setIf(&b.Active, u.Active)
 		setIf(&b.ExtractiveFallback, u.ExtractiveFallback)
 		setIf(&b.Language, u.Language)
+		setIf(&b.RewriteFollowUps, u.RewriteFollowUps)
+		if u.Rerank != nil {
+			r := *u.Rerank
+			b.Rerank = &r
+		} else if u.ClearRerank {
+			b.Rerank = nil
+		}
 		validateBot(&v, &b)
 		if err := v.Err(); err != nil {
 			return err

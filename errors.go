@@ -44,7 +44,8 @@ type FieldError = record.FieldError
 
 // HTTPStatus maps an error of this package to the HTTP status a host
 // should answer: 200 for nil, 404 ErrNotFound, 422 ErrInvalidInput, 401
-// ErrUnauthenticated, 403 ErrForbidden, 409 ErrConflict, 504 for a context
+// ErrUnauthenticated, 403 ErrForbidden, 409 ErrConflict, 429
+// ErrQuotaExceeded (RetryAfter gives the Retry-After), 504 for a context
 // deadline, 499 (client closed request) for a cancelled context, and 500
 // for anything else.
 func HTTPStatus(err error) int {
@@ -61,6 +62,8 @@ func HTTPStatus(err error) int {
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, ErrQuotaExceeded):
+		return http.StatusTooManyRequests
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout
 	case errors.Is(err, context.Canceled):

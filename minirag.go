@@ -86,6 +86,18 @@ type Config struct {
 	// a LiteLLM proxy or an Ollama on a private network needs.
 	PublicModelEndpointsOnly bool
 
+	// Quotas returns a tenant's limits (documents, chunks, tokens per day
+	// and month, requests per minute), checked before work starts (see
+	// Quota). Nil, or a zero Quota, means no limit.
+	Quotas QuotaFunc
+
+	// Reranker builds the reranker of a bot that has one (Bot.Rerank),
+	// from the bot and its credentials, decrypted for that call only. Nil
+	// means package rerank's HTTP client on the bot's Rerank endpoint with
+	// the credentials' RerankAPIKey. Set it for another reranker (an
+	// offline one, a fake in tests).
+	Reranker RerankerFunc
+
 	// Logger receives the Client's logs (never a secret). Nil is silent.
 	Logger *slog.Logger
 
@@ -141,6 +153,10 @@ type Client struct {
 	chunk chunk.Chunker
 	load  loader.Options
 	chat  ChatModelFunc // nil: llm/openai (answer.go)
+	// quotas is Config.Quotas (quota.go); reranker Config.Reranker
+	// (rerank.go).
+	quotas   QuotaFunc
+	reranker RerankerFunc
 	// publicModels is Config.PublicModelEndpointsOnly; modelHTTP is the
 	// default chat model's guarded HTTP client then (nil otherwise).
 	publicModels bool
@@ -173,6 +189,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.load = lo
+	c.quotas, c.reranker = cfg.Quotas, cfg.Reranker
 	if cfg.PublicModelEndpointsOnly {
 		c.publicModels = true
 		c.modelHTTP = publicOnlyHTTPClient()

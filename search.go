@@ -171,7 +171,12 @@ type SearchResult struct {
 	LexicalRank  int     `json:"lexical_rank,omitempty"`
 	// FoundBy lists the rankings that found the chunk: "dense",
 	// "lexical", or both.
-	FoundBy       []string `json:"found_by"`
+	FoundBy []string `json:"found_by"`
+	// Reranked is set when the bot's reranker ordered the results
+	// (Bot.Rerank): Score is then the reranker's and FusedScore the score
+	// of the mode before reranking.
+	Reranked      bool     `json:"reranked,omitempty"`
+	FusedScore    float64  `json:"fused_score,omitempty"`
 	DocumentTitle string   `json:"document_title"`
 	URI           string   `json:"uri,omitempty"`
 	HeadingPath   []string `json:"heading_path,omitempty"`
@@ -197,6 +202,12 @@ type candidate struct {
 // ErrInvalidInput naming "query". Vector matches whose chunk is no longer
 // in Storage (a document being rewritten) are left out.
 func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchResult, error) {
+	if err := h.authorizeBot(req.BotID); err != nil {
+		return nil, err
+	}
+	if err := h.checkQueryQuota(ctx); err != nil {
+		return nil, err
+	}
 	return h.search(ctx, req, nil)
 }
 
@@ -328,8 +339,11 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 	for i := range chunks {
 		byID[chunks[i].ID] = &chunks[i]
 	}
-	out := make([]SearchResult, 0, req.TopK)
-	docIDs := make([]string, 0, req.TopK)
+	// A bot with a reranker reranks its top fused candidates: that many
+	// are loaded, then cut to TopK by the reranker (rerank.go).
+	keep := max(req.TopK, rerankTopN(bot))
+	out := make([]SearchResult, 0, keep)
+	docIDs := make([]string, 0, keep)
 	for _, c := range cands {
 		ch, ok := byID[c.id]
 		// A vector whose chunk is gone, or (defensively) a chunk outside
@@ -353,7 +367,7 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 		if !slices.Contains(docIDs, ch.DocumentID) {
 			docIDs = append(docIDs, ch.DocumentID)
 		}
-		if len(out) == req.TopK {
+		if len(out) == keep {
 			break
 		}
 	}
@@ -374,6 +388,9 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 			out[i].URI = d.URI
 		}
 	}
+	if bot.Rerank != nil {
+		return h.rerankResults(ctx, bot, req.Query, out, req.TopK)
+	}
 	return out, nil
 }
 
@@ -390,6 +407,7 @@ func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID
 	if len(vecs) != 1 {
 		return nil, fmt.Errorf("minirag: search: embed the query: %w: %d vectors for 1 text", embed.ErrBadResponse, len(vecs))
 	}
+	h.c.meterEmbedding(ctx, h.p.TenantID, botID, []string{req.Query})
 	dense, err := h.c.vec.Search(ctx, vectorstore.Query{
 		Vector: vecs[0], TopK: want,
 		Filter: vectorstore.Filter{TenantID: h.p.TenantID, BotID: botID, SourceIDs: req.SourceIDs},

@@ -118,6 +118,8 @@ func (c *Client) GetTenantBySlug(ctx context.Context, slug string) (Tenant, erro
 type TenantHandle struct {
 	c *Client
 	p Principal
+	// endUser confines conversations to one end user (ForEndUser).
+	endUser string
 }
 
 // Tenant returns a handle on tenant tenantID with every scope, for trusted
