@@ -452,6 +452,9 @@ func (h *TenantHandle) Ingest(ctx context.Context, sourceID string, opts IngestO
 	if err := h.authorizeAdmin(); err != nil {
 		return IngestResult{}, err
 	}
+	if err := h.checkIngestQuota(ctx); err != nil { // quota.go
+		return IngestResult{}, err
+	}
 	return h.c.ingest(ctx, h.p.TenantID, sourceID, opts)
 }
 

@@ -91,6 +91,9 @@ func (h *TenantHandle) EnqueueIngestWithOptions(ctx context.Context, sourceID st
 	if sourceID == "" {
 		return Job{}, record.Invalid("source_id", "is required")
 	}
+	if err := h.checkIngestQuota(ctx); err != nil { // quota.go
+		return Job{}, err
+	}
 	var out Job
 	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
 		src, err := tx.GetSource(ctx, h.p.TenantID, sourceID)
