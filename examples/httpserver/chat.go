@@ -104,6 +104,7 @@ type chatBody struct {
 	// Question is the user's message ("message" is accepted too).
 	Question         string             `json:"question"`
 	Message          string             `json:"message"`
+	ConversationID   string             `json:"conversation_id"`
 	Query            string             `json:"query"`
 	History          []minirag.Message  `json:"history"`
 	TopK             int                `json:"top_k"`
@@ -140,7 +141,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 		q = b.Message
 	}
 	req := minirag.AskRequest{
-		BotID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
+		BotID: r.PathValue("id"), ConversationID: b.ConversationID, Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
 		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
 	}
 	h := s.handle(r)

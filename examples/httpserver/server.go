@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/minirag/minirag"
 	llmopenai "github.com/minirag/minirag/llm/openai"
@@ -45,6 +47,8 @@ type server struct {
 //	GET    /v1/jobs[?source_id=]             list ingestion jobs
 //	GET    /v1/jobs/{id}                     read a job
 //
+// and the conversation, feedback and usage routes (conversations.go).
+//
 // Every route but the bootstrap needs "Authorization: Bearer <API token or
 // JWT>" (minirag's Middleware). Errors are JSON:
 // {"error":{"code","message","fields"}}.
@@ -74,6 +78,7 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	api.HandleFunc("POST /v1/sources/{id}/ingest", s.ingest)
 	api.HandleFunc("GET /v1/jobs", s.listJobs)
 	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
+	s.conversationRoutes(api) // conversations.go
 
 	root := http.NewServeMux()
 	root.HandleFunc("POST /v1/tenants", s.createTenant)
@@ -109,7 +114,7 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 // the context).
 func (s *server) handle(r *http.Request) *minirag.TenantHandle {
 	p, _ := minirag.PrincipalFromContext(r.Context())
-	return s.c.Scoped(p)
+	return s.c.Scoped(p).ForEndUser(r.Header.Get(endUserHeader))
 }
 
 // apiError is an error answer.
@@ -139,6 +144,7 @@ var codes = map[int]string{
 	http.StatusConflict:            "conflict",
 	http.StatusUnprocessableEntity: "invalid_input",
 	http.StatusGatewayTimeout:      "timeout",
+	http.StatusTooManyRequests:     "quota_exceeded",
 	499:                            "cancelled",
 }
 
@@ -177,6 +183,9 @@ func errorJSON(e apiError) errorBody {
 }
 
 func writeError(w http.ResponseWriter, err error) {
+	if d, ok := minirag.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
 	e := toAPIError(err)
 	writeJSON(w, e.status, errorJSON(e))
 }

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/minirag/minirag"
+)
+
+// endUserHeader names the end user a request acts for (a widget visitor):
+// the host's opaque ID, trusted as given from any caller holding a valid
+// token. With it, conversation routes see only that end user's
+// conversations (minirag's TenantHandle.ForEndUser).
+const endUserHeader = "X-End-User-Id"
+
+// conversationRoutes adds the routes of conversations, feedback and usage:
+//
+//	POST   /v1/conversations                               start a conversation {bot_profile_id, title}
+//	GET    /v1/conversations[?bot_profile_id=&limit=&cursor=] list, newest first, paged
+//	GET    /v1/conversations/{id}                          read with its messages
+//	PATCH  /v1/conversations/{id}                          rename {title}
+//	DELETE /v1/conversations/{id}                          delete (204)
+//	POST   /v1/conversations/{id}/messages                 ask in it (JSON, or SSE as chat)
+//	PUT    /v1/conversations/{id}/messages/{mid}/feedback  rate an answer {rating, comment}
+//	GET    /v1/feedback[?bot_profile_id=&rating=&limit=&cursor=] list feedback (admin)
+//	GET    /v1/usage[?from=&to=&bot_profile_id=&group_by=bot,model] tokens used (admin)
+//
+// POST /v1/bot-profiles/{id}/chat accepts "conversation_id" too.
+func (s *server) conversationRoutes(api *http.ServeMux) {
+	api.HandleFunc("POST /v1/conversations", s.createConversation)
+	api.HandleFunc("GET /v1/conversations", s.listConversations)
+	api.HandleFunc("GET /v1/conversations/{id}", s.getConversation)
+	api.HandleFunc("PATCH /v1/conversations/{id}", s.renameConversation)
+	api.HandleFunc("DELETE /v1/conversations/{id}", s.deleteConversation)
+	api.HandleFunc("POST /v1/conversations/{id}/messages", s.postMessage)
+	api.HandleFunc("PUT /v1/conversations/{id}/messages/{mid}/feedback", s.putFeedback)
+	api.HandleFunc("GET /v1/feedback", s.listFeedback)
+	api.HandleFunc("GET /v1/usage", s.usage)
+}
+
+type conversationBody struct {
+	BotProfileID string `json:"bot_profile_id"`
+	Title        string `json:"title"`
+}
+
+func (s *server) createConversation(w http.ResponseWriter, r *http.Request) {
+	var b conversationBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.handle(r).CreateConversation(r.Context(), minirag.CreateConversationParams{BotID: b.BotProfileID, Title: b.Title})
+	if err != nil {
+		s.fail(w, r, renameField(err, "bot_id", "bot_profile_id"))
+		return
+	}
+	w.Header().Set("Location", "/v1/conversations/"+c.ID)
+	writeJSON(w, http.StatusCreated, c)
+}
+
+// intParam reads an integer query parameter (0 when absent).
+func intParam(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: " + name + ": must be an integer",
+			fields: []minirag.FieldError{{Field: name, Message: "must be an integer"}}}
+	}
+	return n, nil
+}
+
+// pageBody is a page of a listing.
+type pageBody[T any] struct {
+	Data       []T    `json:"data"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func (s *server) listConversations(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.handle(r).ListConversations(r.Context(), minirag.ListConversationsRequest{
+		BotID: r.URL.Query().Get("bot_profile_id"), Limit: limit, Cursor: r.URL.Query().Get("cursor")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageBody[minirag.Conversation]{Data: p.Conversations, NextCursor: p.NextCursor})
+}
+
+func (s *server) getConversation(w http.ResponseWriter, r *http.Request) {
+	c, err := s.handle(r).GetConversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *server) renameConversation(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Title string `json:"title"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	c, err := s.handle(r).RenameConversation(r.Context(), r.PathValue("id"), b.Title)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request) {
+	if err := s.handle(r).DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// postMessage asks a question in a conversation: the body of chat, without
+// history (the conversation's messages are the history).
+func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
+	var b chatBody
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := b.Question
+	if q == "" {
+		q = b.Message
+	}
+	req := minirag.AskRequest{
+		ConversationID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
+		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
+	}
+	h := s.handle(r)
+	if !wantsSSE(r, b) {
+		a, err := h.Ask(r.Context(), req)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, a)
+		return
+	}
+	s.chatSSE(w, r, h, req)
+}
+
+func (s *server) putFeedback(w http.ResponseWriter, r *http.Request) {
+	var b struct {
+		Rating  int    `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if err := decode(w, r, &b); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f, err := s.handle(r).PutFeedback(r.Context(), minirag.FeedbackParams{
+		ConversationID: r.PathValue("id"), MessageID: r.PathValue("mid"), Rating: b.Rating, Comment: b.Comment})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, f)
+}
+
+func (s *server) listFeedback(w http.ResponseWriter, r *http.Request) {
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	rating, err := intParam(r, "rating")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p, err := s.handle(r).ListFeedback(r.Context(), minirag.FeedbackRequest{
+		BotID: r.URL.Query().Get("bot_profile_id"), Rating: rating, Limit: limit, Cursor: r.URL.Query().Get("cursor")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageBody[minirag.FeedbackItem]{Data: p.Feedback, NextCursor: p.NextCursor})
+}
+
+// timeParam reads a date (2006-01-02) or an RFC 3339 time.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339Nano} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: " + name + ": must be a date (2006-01-02) or an RFC 3339 time",
+		fields: []minirag.FieldError{{Field: name, Message: "must be a date (2006-01-02) or an RFC 3339 time"}}}
+}
+
+func (s *server) usage(w http.ResponseWriter, r *http.Request) {
+	from, err := timeParam(r, "from")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	to, err := timeParam(r, "to")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var groups []string
+	if g := r.URL.Query().Get("group_by"); g != "" {
+		groups = strings.Split(g, ",")
+	}
+	rep, err := s.handle(r).Usage(r.Context(), minirag.UsageRequest{From: from, To: to, BotID: r.URL.Query().Get("bot_profile_id"), GroupBy: groups})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// renameField names an SDK field as this API spells it.
+func renameField(err error, from, to string) error {
+	e := toAPIError(err)
+	for i := range e.fields {
+		if e.fields[i].Field == from {
+			e.fields[i].Field = to
+			e.msg = strings.ReplaceAll(e.msg, from, to)
+		}
+	}
+	return e
+}
