@@ -15,6 +15,7 @@ import (
 
 	"github.com/minirag/minirag/internal/id"
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 )
 
 // APITokenPrefix starts every API token's plaintext, so that a token is
@@ -343,13 +344,33 @@ func (h *TenantHandle) GetAPIToken(ctx context.Context, tokenID string) (APIToke
 }
 
 // RevokeAPIToken revokes a token: the next Authenticate with it fails.
-// Revoking a revoked token keeps the first revocation time. Needs the
-// admin scope.
+// Revoking a revoked token keeps the first revocation time. A token acting
+// as an owner other than the caller can be revoked only by an owner (or
+// trusted code), as every other action on an owner: ErrForbidden
+// otherwise. Needs the admin scope.
 func (h *TenantHandle) RevokeAPIToken(ctx context.Context, tokenID string) error {
 	if err := h.authorizeAdmin(); err != nil {
 		return err
 	}
-	if err := h.c.store.RevokeAPIToken(ctx, h.p.TenantID, tokenID, h.c.now()); err != nil {
+	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
+		tok, err := tx.GetAPIToken(ctx, h.p.TenantID, tokenID)
+		if err != nil {
+			return err
+		}
+		if tok.UserID != "" && tok.UserID != h.p.UserID {
+			u, err := tx.GetUser(ctx, h.p.TenantID, tok.UserID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err == nil && u.Role == RoleOwner {
+				if err := h.requireOwner(ctx, tx); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.RevokeAPIToken(ctx, h.p.TenantID, tokenID, h.c.now())
+	})
+	if err != nil {
 		return fmt.Errorf("minirag: revoke API token: %w", err)
 	}
 	h.c.log.LogAttrs(ctx, slogInfo, "API token revoked", attrTenant(h.p.TenantID), attrToken(tokenID))

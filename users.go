@@ -177,5 +177,5 @@ func (h *TenantHandle) requireOwner(ctx context.Context, st storage.Storage) err
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: only an owner may make, unmake, disable or enable an owner", ErrForbidden)
+	return fmt.Errorf("%w: only an owner may make, unmake, disable or enable an owner, or act with or on an owner's API tokens", ErrForbidden)
 }
