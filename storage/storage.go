@@ -51,6 +51,22 @@ type Storage interface {
 	Close() error
 }
 
+// Page asks a List…Page call for one page of its list: at most Limit
+// items (Limit must be positive, else record.ErrInvalidInput naming
+// "limit"), starting after the item Cursor points at ("" starts at the
+// first). The call returns the items and next, the Cursor of the following
+// page, "" exactly when this page is the last.
+//
+// Cursors are opaque: pass back only a next the same kind of list
+// returned (another string wraps record.ErrInvalidInput naming "cursor").
+// Paging is by key (keyset), in the list's order: an item present for the
+// whole listing is returned exactly once whatever is inserted or deleted
+// meanwhile, and each page is one index range scan, however deep.
+type Page struct {
+	Limit  int
+	Cursor string
+}
+
 // Tenants persists tenants.
 type Tenants interface {
 	// CreateTenant stores t. A duplicate ID or slug is ErrConflict.
@@ -71,6 +87,8 @@ type Users interface {
 	GetUserByEmail(ctx context.Context, tenantID, email string) (record.User, error)
 	// ListUsers lists a tenant's users, oldest first.
 	ListUsers(ctx context.Context, tenantID string) ([]record.User, error)
+	// ListUsersPage is one page of ListUsers (see Page).
+	ListUsersPage(ctx context.Context, tenantID string, p Page) (users []record.User, next string, err error)
 	// UpdateUser writes u's Name, Role, Disabled and UpdatedAt.
 	UpdateUser(ctx context.Context, u record.User) error
 }
@@ -85,6 +103,8 @@ type APITokens interface {
 	GetAPIToken(ctx context.Context, tenantID, id string) (record.APIToken, error)
 	// ListAPITokens lists a tenant's tokens, oldest first, revoked included.
 	ListAPITokens(ctx context.Context, tenantID string) ([]record.APIToken, error)
+	// ListAPITokensPage is one page of ListAPITokens (see Page).
+	ListAPITokensPage(ctx context.Context, tenantID string, p Page) (tokens []record.APIToken, next string, err error)
 	// RevokeAPIToken sets RevokedAt (once; revoking again keeps the first time).
 	RevokeAPIToken(ctx context.Context, tenantID, id string, at time.Time) error
 	// TouchAPIToken sets LastUsedAt.
@@ -99,6 +119,8 @@ type Bots interface {
 	GetBot(ctx context.Context, tenantID, id string) (record.Bot, error)
 	// ListBots lists a tenant's bots that are not deleted, oldest first.
 	ListBots(ctx context.Context, tenantID string) ([]record.Bot, error)
+	// ListBotsPage is one page of ListBots (see Page).
+	ListBotsPage(ctx context.Context, tenantID string, p Page) (bots []record.Bot, next string, err error)
 	// UpdateBot writes every field of b but ID, TenantID, CreatedAt,
 	// DeletedAt and credentials.
 	UpdateBot(ctx context.Context, b record.Bot) error
@@ -124,6 +146,8 @@ type Sources interface {
 	// ListSources lists a tenant's sources, oldest first, only those of
 	// botID when it is not empty.
 	ListSources(ctx context.Context, tenantID, botID string) ([]record.Source, error)
+	// ListSourcesPage is one page of ListSources (see Page).
+	ListSourcesPage(ctx context.Context, tenantID, botID string, p Page) (sources []record.Source, next string, err error)
 	// UpdateSource writes s's BotID, Name, Type, Config and UpdatedAt
 	// (BotID checked as in CreateSource). When BotID changes, the source's
 	// documents and chunks move with it in the same write: their BotID
@@ -155,6 +179,9 @@ type Documents interface {
 	GetDocument(ctx context.Context, tenantID, id string) (record.Document, error)
 	// ListDocuments lists a source's documents ordered by Key.
 	ListDocuments(ctx context.Context, tenantID, sourceID string) ([]record.Document, error)
+	// ListDocumentsPage is one page of ListDocuments (see Page), ordered
+	// by Key compared byte-wise.
+	ListDocumentsPage(ctx context.Context, tenantID, sourceID string, p Page) (docs []record.Document, next string, err error)
 	// DeleteDocument deletes a document and its chunks.
 	DeleteDocument(ctx context.Context, tenantID, id string) error
 	// ListChunks lists a document's chunks by ordinal.
@@ -246,6 +273,8 @@ type Jobs interface {
 	// ListJobs lists a tenant's jobs, newest first, only those of sourceID
 	// when it is not empty.
 	ListJobs(ctx context.Context, tenantID, sourceID string) ([]record.Job, error)
+	// ListJobsPage is one page of ListJobs (see Page).
+	ListJobsPage(ctx context.Context, tenantID, sourceID string, p Page) (jobs []record.Job, next string, err error)
 	// ClaimJob gives worker the oldest job, of any tenant, that is queued
 	// with RunAt <= now, or running with an expired lease; it becomes
 	// running, Attempts+1, leased until now+lease. Two concurrent callers

@@ -27,7 +27,8 @@
 // tenant-scoped method, soft-deleted bots, the source-to-bot reference,
 // a source moved to another bot taking its documents and chunks along,
 // cascades, atomic document replacement, chunks scanned by tenant in
-// byte-wise ID order (ScanChunks), lexical search (ranking, filters,
+// byte-wise ID order (ScanChunks), every List…Page call (pages, order,
+// cursors, stability under inserts), lexical search (ranking, filters,
 // hostile query text), the job queue (claim order, leases, concurrent
 // claimers, retries), transactions, parallel writers, cancelled contexts,
 // and that returned records share no memory with the store.
@@ -102,6 +103,7 @@ var areas = []struct {
 	{"DocumentBotFromSource", testDocumentBotFromSource},
 	{"GetChunks", testGetChunks},
 	{"ScanChunks", testScanChunks},
+	{"Pages", testPages},
 	{"Lexical", testLexical},
 	{"LexicalHostileQueries", testLexicalHostile},
 	{"Jobs", testJobs},

@@ -1,0 +1,142 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/minirag/minirag/internal/pagecursor"
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
+)
+
+// Paged lists: keyset pages on the indexes users_created,
+// api_tokens_created, bots_created, sources_created, sources_bot,
+// documents_source_key_c and jobs_tenant_created (the last two from
+// migration 0004).
+
+// pageQuery is one paged query: the rows of query (a SELECT … WHERE …
+// with len(args) parameters) past the cursor's key, in order, at most
+// p.Limit of them.
+type pageQuery[T any] struct {
+	op, kind string
+	scan     func(pgx.Row) (T, error)
+	query    string
+	args     []any
+	// after returns the keyset condition, its first parameter numbered n.
+	after func(k *pagecursor.Key, n int) (string, []any)
+	order string
+	key   func(T) pagecursor.Key
+}
+
+func runPage[T any](ctx context.Context, s *Store, tenantID string, p storage.Page, pq pageQuery[T]) ([]T, string, error) {
+	if err := begin(ctx, pq.op, tenantID); err != nil {
+		return nil, "", err
+	}
+	k, err := pagecursor.Decode(pq.kind, p.Cursor, p.Limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: %s: %w", pq.op, err)
+	}
+	query, args := pq.query, pq.args
+	if k != nil {
+		cond, more := pq.after(k, len(args)+1)
+		query += " AND " + cond
+		args = append(args, more...)
+	}
+	args = append(args, p.Limit+1)
+	query += " ORDER BY " + pq.order + " LIMIT $" + strconv.Itoa(len(args))
+	items, err := list(ctx, s, pq.op, pq.scan, query, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	items, next := pagecursor.Cut(pq.kind, items, p.Limit, pq.key)
+	return items, next, nil
+}
+
+func param(n int) string { return "$" + strconv.Itoa(n) }
+
+// byCreated is the keyset of lists ordered by (created_at, id).
+func byCreated(k *pagecursor.Key, n int) (string, []any) {
+	return "(created_at, id) > (" + param(n) + ", " + param(n+1) + ")", []any{time.UnixMicro(k.Micros).UTC(), k.S}
+}
+
+func createdKey(t time.Time, id string) pagecursor.Key {
+	return pagecursor.Key{Micros: t.UnixMicro(), S: id}
+}
+
+// ListUsersPage is one page of ListUsers.
+func (s *Store) ListUsersPage(ctx context.Context, tenantID string, p storage.Page) ([]record.User, string, error) {
+	return runPage(ctx, s, tenantID, p, pageQuery[record.User]{
+		op: "list users", kind: "users", scan: scanUser,
+		query: `SELECT ` + userCols + ` FROM @.users WHERE tenant_id = $1`, args: []any{tenantID},
+		after: byCreated, order: "created_at, id",
+		key: func(u record.User) pagecursor.Key { return createdKey(u.CreatedAt, u.ID) },
+	})
+}
+
+// ListAPITokensPage is one page of ListAPITokens.
+func (s *Store) ListAPITokensPage(ctx context.Context, tenantID string, p storage.Page) ([]record.APIToken, string, error) {
+	return runPage(ctx, s, tenantID, p, pageQuery[record.APIToken]{
+		op: "list api tokens", kind: "api_tokens", scan: scanToken,
+		query: `SELECT ` + tokenCols + ` FROM @.api_tokens WHERE tenant_id = $1`, args: []any{tenantID},
+		after: byCreated, order: "created_at, id",
+		key: func(t record.APIToken) pagecursor.Key { return createdKey(t.CreatedAt, t.ID) },
+	})
+}
+
+// ListBotsPage is one page of ListBots.
+func (s *Store) ListBotsPage(ctx context.Context, tenantID string, p storage.Page) ([]record.Bot, string, error) {
+	return runPage(ctx, s, tenantID, p, pageQuery[record.Bot]{
+		op: "list bots", kind: "bots", scan: scanBot,
+		query: `SELECT ` + botCols + ` FROM @.bots WHERE tenant_id = $1 AND deleted_at IS NULL`, args: []any{tenantID},
+		after: byCreated, order: "created_at, id",
+		key: func(b record.Bot) pagecursor.Key { return createdKey(b.CreatedAt, b.ID) },
+	})
+}
+
+// ListSourcesPage is one page of ListSources.
+func (s *Store) ListSourcesPage(ctx context.Context, tenantID, botID string, p storage.Page) ([]record.Source, string, error) {
+	query, args := `SELECT `+sourceCols+` FROM @.sources WHERE tenant_id = $1`, []any{tenantID}
+	if botID != "" {
+		query, args = query+` AND bot_id = $2`, append(args, botID)
+	}
+	return runPage(ctx, s, tenantID, p, pageQuery[record.Source]{
+		op: "list sources", kind: "sources", scan: scanSource, query: query, args: args,
+		after: byCreated, order: "created_at, id",
+		key: func(s record.Source) pagecursor.Key { return createdKey(s.CreatedAt, s.ID) },
+	})
+}
+
+// ListDocumentsPage is one page of ListDocuments (keys compare byte-wise,
+// COLLATE "C", as in ListDocuments).
+func (s *Store) ListDocumentsPage(ctx context.Context, tenantID, sourceID string, p storage.Page) ([]record.Document, string, error) {
+	return runPage(ctx, s, tenantID, p, pageQuery[record.Document]{
+		op: "list documents", kind: "documents", scan: scanDoc,
+		query: `SELECT ` + docCols + ` FROM @.documents WHERE tenant_id = $1 AND source_id = $2`, args: []any{tenantID, sourceID},
+		after: func(k *pagecursor.Key, n int) (string, []any) {
+			return `key COLLATE "C" > ` + param(n), []any{k.S}
+		},
+		order: `key COLLATE "C"`,
+		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.Key} },
+	})
+}
+
+// ListJobsPage is one page of ListJobs (newest first, ties by ID
+// descending, as ListJobs).
+func (s *Store) ListJobsPage(ctx context.Context, tenantID, sourceID string, p storage.Page) ([]record.Job, string, error) {
+	query, args := `SELECT `+jobCols+` FROM @.jobs WHERE tenant_id = $1`, []any{tenantID}
+	if sourceID != "" {
+		query, args = query+` AND source_id = $2`, append(args, sourceID)
+	}
+	return runPage(ctx, s, tenantID, p, pageQuery[record.Job]{
+		op: "list jobs", kind: "jobs", scan: scanJob, query: query, args: args,
+		after: func(k *pagecursor.Key, n int) (string, []any) {
+			return "(created_at, id) < (" + param(n) + ", " + param(n+1) + ")", []any{time.UnixMicro(k.Micros).UTC(), k.S}
+		},
+		order: "created_at DESC, id DESC",
+		key:   func(j record.Job) pagecursor.Key { return createdKey(j.CreatedAt, j.ID) },
+	})
+}
