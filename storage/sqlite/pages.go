@@ -75,7 +75,9 @@ func (s *Store) ListAPITokensPage(ctx context.Context, tenantID string, p storag
 		op: "list api tokens", kind: "api_tokens", scan: scanToken,
 		query: `SELECT ` + tokenCols + ` FROM api_tokens WHERE tenant_id = ?`, args: []any{tenantID},
 		after: byCreated, order: "created_at, id",
-		key: func(t record.APIToken) pagecursor.Key { return pagecursor.Key{Micros: t.CreatedAt.UnixMicro(), S: t.ID} },
+		key: func(t record.APIToken) pagecursor.Key {
+			return pagecursor.Key{Micros: t.CreatedAt.UnixMicro(), S: t.ID}
+		},
 	})
 }
 

@@ -183,7 +183,10 @@ func testPages(f *fixture) {
 		func() error { _, _, err := s.ListAPITokensPage(ctx, "", storage.Page{Limit: 1}); return err },
 		func() error { _, _, err := s.ListBotsPage(ctx, "", storage.Page{Limit: 1}); return err },
 		func() error { _, _, err := s.ListSourcesPage(ctx, "", "", storage.Page{Limit: 1}); return err },
-		func() error { _, _, err := s.ListDocumentsPage(ctx, "", sources[0].ID, storage.Page{Limit: 1}); return err },
+		func() error {
+			_, _, err := s.ListDocumentsPage(ctx, "", sources[0].ID, storage.Page{Limit: 1})
+			return err
+		},
 		func() error { _, _, err := s.ListJobsPage(ctx, "", "", storage.Page{Limit: 1}); return err },
 	} {
 		f.wantErr(call(), record.ErrEmptyTenant, "a List…Page call with an empty tenant")
