@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minirag/minirag/chunk"
+	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/llm"
 	"github.com/minirag/minirag/llm/openai"
 	"github.com/minirag/minirag/record"
@@ -233,7 +234,9 @@ type AskDelta struct {
 // NoPassagesAnswer with no citation and no passage. An
 // inactive bot is ErrConflict. Needs the admin scope, or the query scope
 // allowing the bot (ErrForbidden otherwise).
-func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) {
+func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (a Answer, err error) {
+	ctx, end := h.startAsk(ctx, req, false)
+	defer func() { end(&a, err) }()
 	p, err := h.prepareAsk(ctx, req)
 	if err != nil {
 		return Answer{}, err
@@ -249,7 +252,7 @@ func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) 
 		h.finishAsk(ctx, p, &Answer{Passages: p.passages, Model: p.bot.Model}, MessageFailed, err)
 		return Answer{}, err
 	}
-	a := p.answer(resp.Content, resp.FinishReason, resp.Usage, resp.Model)
+	a = p.answer(resp.Content, resp.FinishReason, resp.Usage, resp.Model)
 	h.finishAsk(ctx, p, &a, MessageComplete, nil)
 	h.logAnswer(ctx, p, a)
 	return a, nil
@@ -279,7 +282,7 @@ func (h *TenantHandle) Ask(ctx context.Context, req AskRequest) (Answer, error) 
 // of the loop, or cancelling ctx, ends the model call and releases its
 // connection. The iterator is single-use: ranging over it again asks again.
 func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[AskDelta, error] {
-	return func(yield func(AskDelta, error) bool) {
+	return h.traceAskStream(ctx, req, func(ctx context.Context, yield func(AskDelta, error) bool) {
 		p, err := h.prepareAsk(ctx, req)
 		if err != nil {
 			yield(AskDelta{}, err)
@@ -332,7 +335,7 @@ func (h *TenantHandle) AskStream(ctx context.Context, req AskRequest) iter.Seq2[
 		}
 		cause = fmt.Errorf("%w: bot %s: %w", ErrModelCall, p.bot.ID, llm.ErrIncomplete)
 		yield(AskDelta{}, cause)
-	}
+	})
 }
 
 // CollectAnswer ranges over an AskStream and returns its Answer, or the
@@ -499,7 +502,7 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	default:
 		query = req.Question
 	}
-	results, err := h.search(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion}, &bot)
+	results, err := h.searchTraced(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion}, &bot)
 	if err != nil {
 		return nil, err
 	}
@@ -519,7 +522,9 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	if s := strings.TrimSpace(bot.SystemPrompt); s != "" {
 		system = s + "\n\n" + groundingInstructions
 	}
+	_, psp := h.c.stage(ctx, "ask.prompt")
 	fit, err := fitBudget(tok, req, system, results)
+	telemetry.End(psp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -562,7 +567,7 @@ func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
 		}
-		return m, nil
+		return telemetry.WrapModel(m, c.tel), nil
 	}
 	m, err := openai.New(openai.Config{
 		BaseURL:      bot.BaseURL,
@@ -575,7 +580,7 @@ func (c *Client) chatModel(ctx context.Context, bot Bot) (llm.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("minirag: chat model of bot %s: %w", bot.ID, err)
 	}
-	return m, nil
+	return telemetry.WrapModel(m, c.tel), nil
 }
 
 // tokenizer returns the prompt tokenizer (cl100k_base; package chunk

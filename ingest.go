@@ -455,7 +455,7 @@ func (h *TenantHandle) Ingest(ctx context.Context, sourceID string, opts IngestO
 	if err := h.checkIngestQuota(ctx); err != nil { // quota.go
 		return IngestResult{}, err
 	}
-	return h.c.ingest(ctx, h.p.TenantID, sourceID, opts)
+	return h.c.tracedIngest(ctx, h.p.TenantID, sourceID, opts)
 }
 
 func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts IngestOptions) (IngestResult, error) {

@@ -9,9 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/minirag/minirag/chunk"
 	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/internal/fernet"
+	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
@@ -101,6 +105,23 @@ type Config struct {
 	// Logger receives the Client's logs (never a secret). Nil is silent.
 	Logger *slog.Logger
 
+	// TracerProvider creates the Client's spans (Ingest, worker jobs,
+	// Search and Ask with their stages, and every Storage, VectorStore,
+	// Embedder and chat model call; see docs/OBSERVABILITY.md). Nil means
+	// the global provider (otel.GetTracerProvider), a no-op until the
+	// host installs an SDK. Spans carry IDs, modes, counts and token
+	// usage, never text, queries or secrets, unless TraceContent is set.
+	TracerProvider trace.TracerProvider
+	// MeterProvider creates the Client's metric instruments (ingestion
+	// counts, job latency, search and ask latency by mode, model and
+	// embedding tokens and errors by provider). Nil means the global
+	// provider (otel.GetMeterProvider).
+	MeterProvider metric.MeterProvider
+	// TraceContent puts search queries and questions on spans
+	// (attribute minirag.query). Off by default: queries may hold personal
+	// data.
+	TraceContent bool
+
 	// Now returns the current time; nil means time.Now. For tests.
 	Now func() time.Time
 }
@@ -147,12 +168,16 @@ func redactedCount(n int) string {
 // Scoped) through which everything else is done. A Client is safe for
 // concurrent use.
 type Client struct {
-	store storage.Storage
-	vec   vectorstore.VectorStore
-	emb   embed.Embedder
-	chunk chunk.Chunker
-	load  loader.Options
-	chat  ChatModelFunc // nil: llm/openai (answer.go)
+	// store, vec and emb are the Config's, traced (internal/telemetry);
+	// rawStore is Config.Storage itself.
+	store    storage.Storage
+	rawStore storage.Storage
+	tel      *telemetry.T
+	vec      vectorstore.VectorStore
+	emb      embed.Embedder
+	chunk    chunk.Chunker
+	load     loader.Options
+	chat     ChatModelFunc // nil: llm/openai (answer.go)
 	// quotas is Config.Quotas (quota.go); reranker Config.Reranker
 	// (rerank.go).
 	quotas   QuotaFunc
@@ -174,15 +199,22 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Storage == nil {
 		return nil, fmt.Errorf("minirag: Config.Storage is required")
 	}
+	tel := telemetry.New(telemetry.Config{TracerProvider: cfg.TracerProvider, MeterProvider: cfg.MeterProvider, RecordContent: cfg.TraceContent})
 	c := &Client{
-		store: cfg.Storage,
-		vec:   cfg.VectorStore,
-		emb:   cfg.Embedder,
-		chunk: cfg.Chunker,
-		load:  cfg.Loader,
-		chat:  cfg.ChatModel,
-		log:   cfg.Logger,
-		nowFn: cfg.Now,
+		store:    telemetry.WrapStorage(cfg.Storage, tel),
+		rawStore: cfg.Storage,
+		tel:      tel,
+		chunk:    cfg.Chunker,
+		load:     cfg.Loader,
+		chat:     cfg.ChatModel,
+		log:      cfg.Logger,
+		nowFn:    cfg.Now,
+	}
+	if cfg.VectorStore != nil {
+		c.vec = telemetry.WrapVectorStore(cfg.VectorStore, tel)
+	}
+	if cfg.Embedder != nil {
+		c.emb = telemetry.WrapEmbedder(cfg.Embedder, tel)
 	}
 	lo, err := loaderOptions(cfg.Loader)
 	if err != nil {
@@ -266,7 +298,7 @@ func encryptionKeyProblem(key string) string {
 
 // Storage returns the Client's Storage, for maintenance and for code that
 // needs a call the SDK does not wrap. Its calls bypass scope checks.
-func (c *Client) Storage() storage.Storage { return c.store }
+func (c *Client) Storage() storage.Storage { return c.rawStore }
 
 // Close closes the Storage and, when set, the VectorStore.
 func (c *Client) Close() error {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/minirag/minirag/embed"
+	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
@@ -208,7 +209,7 @@ func (h *TenantHandle) Search(ctx context.Context, req SearchRequest) ([]SearchR
 	if err := h.checkQueryQuota(ctx); err != nil {
 		return nil, err
 	}
-	return h.search(ctx, req, nil)
+	return h.searchTraced(ctx, req, nil)
 }
 
 // search is Search; loaded, when not nil, is the bot of req.BotID as the
@@ -293,9 +294,13 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 	var lex []storage.LexicalMatch
 	var denseErr, lexErr error
 	searchDense := func() {
+		ctx, sp := h.c.stage(ctx, "search.dense")
 		dense, denseErr = h.searchDense(ctx, req, bot.ID, want)
+		telemetry.End(sp, denseErr)
 	}
 	searchLexical := func() {
+		ctx, sp := h.c.stage(ctx, "search.lexical")
+		defer func() { telemetry.End(sp, lexErr) }()
 		lex, lexErr = h.c.store.SearchLexical(ctx, storage.LexicalQuery{
 			TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs, Text: req.Query, Limit: want, Language: bot.Language,
 		})
@@ -323,10 +328,14 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 		return nil, err
 	}
 
+	_, fsp := h.c.stage(ctx, "search.fuse")
 	cands := fuse(dense, lex, req)
+	telemetry.End(fsp, nil)
 	if len(cands) == 0 {
 		return []SearchResult{}, nil
 	}
+	ctx, lsp := h.c.stage(ctx, "search.load")
+	defer lsp.End()
 	ids := make([]string, len(cands))
 	for i, c := range cands {
 		ids[i] = c.id

@@ -292,7 +292,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			w.process(ctx, job)
+			w.processTraced(ctx, job)
 		})
 	}
 }
@@ -305,7 +305,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if !ok {
 		return false, err
 	}
-	w.process(ctx, job)
+	w.processTraced(ctx, job)
 	return true, nil
 }
 
@@ -406,7 +406,7 @@ func (w *Worker) process(ctx context.Context, job Job) {
 			}
 		}
 	}()
-	_, err := w.c.ingest(jctx, job.TenantID, job.SourceID, opts)
+	_, err := w.c.tracedIngest(jctx, job.TenantID, job.SourceID, opts)
 	close(stop)
 	<-extended
 	if lost {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/minirag/minirag/embed"
 	"github.com/minirag/minirag/internal/openaihttp"
+	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/record"
 )
 
@@ -315,6 +316,7 @@ func (e *Embedder) embedBatch(ctx context.Context, texts []string, sp span, out 
 	if err != nil {
 		return err
 	}
+	telemetry.ReportEmbedTokens(ctx, resp.Usage.PromptTokens)
 	n := sp.end - sp.start
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("embed/openai: %s: %s: %w", where, fmt.Sprintf(format, args...), embed.ErrBadResponse)

@@ -110,7 +110,14 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 	for k, vs := range d.extra {
 		req.Header[k] = append([]string(nil), vs...)
 	}
+	ctx, sp := startHTTPSpan(req)
+	if ctx != nil {
+		req = req.WithContext(ctx)
+	}
 	resp, err := d.c.Do(req)
+	if sp != nil {
+		endHTTPSpan(sp, resp, err)
+	}
 	if c, ok := req.Context().Value(captureKey{}).(*Capture); ok && resp != nil {
 		c.Status = resp.StatusCode
 		c.RetryAfter = resp.Header.Get("Retry-After")
