@@ -29,7 +29,10 @@ func PrincipalFromContext(ctx context.Context) (Principal, bool) {
 // a valid credential it answers 401 with a "WWW-Authenticate: Bearer"
 // header (RFC 6750) and a small JSON body
 // ({"error":"unauthenticated","message":…}); when authentication itself
-// fails (storage down) it answers 500. The body never echoes the
+// fails (storage down) it answers 500 and logs the cause at error level;
+// when the request's context ends during authentication (the client
+// disconnected) it answers 499 ("cancelled", 504 "timeout" for a passed
+// deadline) and logs nothing above debug level. The body never echoes the
 // credential. MiddlewareWith lets the host write these answers in its own
 // shape.
 func (c *Client) Middleware(next http.Handler) http.Handler {
@@ -41,17 +44,21 @@ type MiddlewareOptions struct {
 	// OnError, when set, writes the answer to a request the middleware
 	// does not pass on, instead of the default JSON body. err is an
 	// *AuthError: its Status is 401 (err matches ErrUnauthenticated; the
-	// "WWW-Authenticate: Bearer" header is already set and must be kept)
-	// or 500 (authentication is unavailable, already logged; err wraps
-	// the cause, which is not for the client's eyes: show Message only).
-	// OnError must write a status; neither err nor Message holds the
-	// credential.
+	// "WWW-Authenticate: Bearer" header is already set and must be kept),
+	// 499 or 504 (the request's context ended during authentication: the
+	// client went away or its deadline passed; err wraps the context
+	// error; nothing is logged above debug level, as HTTPStatus maps the
+	// same errors of a handler), or 500 (authentication is unavailable,
+	// already logged; err wraps the cause, which is not for the client's
+	// eyes: show Message only). OnError must write a status; neither err
+	// nor Message holds the credential.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // AuthError is the error MiddlewareOptions.OnError gets.
 type AuthError struct {
-	// Status is the HTTP status the middleware would answer: 401 or 500.
+	// Status is the HTTP status the middleware would answer: 401, 499,
+	// 504 or 500.
 	Status int
 	// Message says what is wrong, safe to show to the client (for
 	// example "invalid or expired token").
@@ -78,8 +85,8 @@ func (c *Client) MiddlewareWith(opts MiddlewareOptions) func(next http.Handler) 
 			opts.OnError(w, r, e)
 			return
 		}
-		code := "unauthenticated"
-		if e.Status != http.StatusUnauthorized {
+		code := map[int]string{http.StatusUnauthorized: "unauthenticated", 499: "cancelled", http.StatusGatewayTimeout: "timeout"}[e.Status]
+		if code == "" {
 			code = "internal"
 		}
 		writeAuthError(w, e.Status, code, e.Message)
@@ -104,6 +111,15 @@ func (c *Client) MiddlewareWith(opts MiddlewareOptions) func(next http.Handler) 
 			switch {
 			case errors.Is(err, ErrUnauthenticated):
 				fail(w, r, `Bearer realm="minirag", error="invalid_token"`, unauth("invalid or expired token"))
+				return
+			case err != nil && r.Context().Err() != nil:
+				// The client went away (or the request's deadline passed)
+				// during authentication: not a failure of the server, so no
+				// error record; the status is HTTPStatus's, as a handler
+				// answers the same cancellation (499, or 504).
+				status := HTTPStatus(r.Context().Err())
+				c.log.LogAttrs(r.Context(), slog.LevelDebug, "authentication abandoned", slog.String("error", r.Context().Err().Error()))
+				fail(w, r, "", &AuthError{Status: status, Message: "the request was cancelled", Err: err})
 				return
 			case err != nil:
 				c.log.LogAttrs(r.Context(), slog.LevelError, "authentication error", slog.String("error", err.Error()))

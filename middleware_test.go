@@ -8,9 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 )
 
 func TestMiddleware(t *testing.T) {
@@ -186,4 +190,77 @@ func TestMiddlewareWithOnError(t *testing.T) {
 	require.True(t, errors.As(got[0], &ae))
 	assert.Error(t, ae.Err, "the cause is kept for the host's logs")
 	assert.NotContains(t, got[0].Error(), b.Token.Plaintext)
+}
+
+// blockingAuthStore blocks API token lookups until the request's context
+// ends, then fails with the context's error (as a database driver does
+// when its query is cancelled).
+type blockingAuthStore struct {
+	storage.Storage
+	entered chan struct{}
+}
+
+func (s blockingAuthStore) APITokenByHash(ctx context.Context, hash []byte) (record.APIToken, error) {
+	s.entered <- struct{}{}
+	<-ctx.Done()
+	return record.APIToken{}, fmt.Errorf("store: get token: %w", ctx.Err())
+}
+
+// TestMiddlewareClientGoneDuringAuth: a client that disconnects while its
+// credential is being checked is answered 499 (504 when the request's
+// deadline passed), as handlers answer the same cancellation, and nothing
+// is logged at error level (it used to be 500 "authentication is
+// unavailable" with an ERROR record per request).
+func TestMiddlewareClientGoneDuringAuth(t *testing.T) {
+	e := newEnv(t)
+	b := e.bootstrap(t, "acme")
+	bs := blockingAuthStore{Storage: e.c.store, entered: make(chan struct{}, 1)}
+	e.c.store = bs
+	var got []*AuthError
+	plain := e.c.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called") }))
+	custom := e.c.MiddlewareWith(MiddlewareOptions{OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+		var ae *AuthError
+		require.ErrorAs(t, err, &ae)
+		got = append(got, ae)
+		w.WriteHeader(ae.Status)
+	}})(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("next called") }))
+
+	for _, tc := range []struct {
+		name   string
+		end    func(ctx context.Context) (context.Context, func())
+		status int
+		code   string
+	}{
+		{"disconnect", func(ctx context.Context) (context.Context, func()) {
+			ctx, cancel := context.WithCancel(ctx)
+			go func() { <-bs.entered; cancel() }()
+			return ctx, cancel
+		}, 499, "cancelled"},
+		{"deadline", func(ctx context.Context) (context.Context, func()) {
+			go func() { <-bs.entered }()
+			return context.WithTimeout(ctx, 20*time.Millisecond)
+		}, http.StatusGatewayTimeout, "timeout"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i, h := range []http.Handler{plain, custom} {
+				ctx, cancel := tc.end(t.Context())
+				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+				r.Header.Set("Authorization", "Bearer "+b.Token.Plaintext)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				cancel()
+				assert.Equal(t, tc.status, w.Code)
+				if i == 0 {
+					var body map[string]string
+					require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+					assert.Equal(t, tc.code, body["error"])
+				}
+			}
+			require.Len(t, got, 1)
+			assert.Equal(t, tc.status, got[0].Status)
+			got = nil
+		})
+	}
+	assert.NotContains(t, e.logs.String(), "level=ERROR")
+	assert.NotContains(t, e.logs.String(), "authentication error")
 }

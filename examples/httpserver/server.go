@@ -93,8 +93,10 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 }
 
 // authenticate runs minirag's Middleware in front of next, its error
-// answers (401, or 500 when authentication is unavailable) written in this
-// API's error shape; the WWW-Authenticate header it sets is kept.
+// answers (401; 499 when the client went away during authentication, not
+// logged, as the handlers do; 500 when authentication is unavailable)
+// written in this API's error shape; the WWW-Authenticate header it sets
+// is kept.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return s.c.MiddlewareWith(minirag.MiddlewareOptions{OnError: func(w http.ResponseWriter, _ *http.Request, err error) {
 		var ae *minirag.AuthError
@@ -102,8 +104,8 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		code := "unauthenticated"
-		if ae.Status != http.StatusUnauthorized {
+		code, ok := codes[ae.Status] // 401, 499 (client gone), 504
+		if !ok {
 			code = "internal"
 		}
 		writeError(w, apiError{status: ae.Status, code: code, msg: ae.Message})
