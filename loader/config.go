@@ -37,6 +37,10 @@ type FileConfig struct {
 	Exclude []string `json:"exclude,omitempty"`
 	// MaxFileBytes skips larger files; zero means DefaultMaxFileBytes.
 	MaxFileBytes int64 `json:"max_file_bytes,omitempty"`
+	// Records says how CSV, TSV and JSON Lines files become documents
+	// (one per row); nil means every column is text and rows are keyed
+	// by number. See RecordsConfig.
+	Records *RecordsConfig `json:"records,omitempty"`
 }
 
 // DefaultMaxFileBytes is the default FileConfig.MaxFileBytes.
@@ -107,6 +111,7 @@ func ParseConfig(t record.SourceType, raw json.RawMessage) (any, error) {
 		if c.MaxFileBytes < 0 {
 			v.Add("config.max_file_bytes", "must not be negative")
 		}
+		c.Records.validate(&v, "config.records")
 		return &c, v.Err()
 	case record.SourceURL:
 		var c URLConfig

@@ -60,7 +60,7 @@ func ExampleFileLoader() {
 	// Output:
 	// README.md (text/markdown) "Tree Readme"
 	// skipped binary.txt: binary (NUL bytes in the first 8 KiB)
-	// skipped data.csv: unsupported file type (.csv)
+	// skipped data.dat: unsupported file type (.dat)
 	// guide/deep/nested.md (text/markdown) "nested"
 	// guide/deep/noheading.htm (text/html) "Only an H1"
 	// guide/intro.markdown (text/markdown) "Introduction to the Guide"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/url"
 	"os"
 	"path"
@@ -99,6 +100,7 @@ func NewFile(cfg FileConfig, opts Options) (*FileLoader, error) {
 	if cfg.MaxFileBytes < 0 {
 		v.Add("config.max_file_bytes", "must not be negative")
 	}
+	cfg.Records.validate(&v, "config.records")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -170,7 +172,7 @@ func (l *FileLoader) Load(ctx context.Context, emit func(Document) error) error 
 		if name == "." {
 			base = filepath.Base(l.abs)
 		}
-		doc, reason, err := l.readFile(ctx, fsys, name, base, l.abs, info)
+		reason, err := l.readFile(ctx, fsys, name, base, l.abs, info, emit)
 		if err != nil {
 			return err
 		}
@@ -178,7 +180,7 @@ func (l *FileLoader) Load(ctx context.Context, emit func(Document) error) error 
 			l.opts.skip(base, reason)
 			return fmt.Errorf("loader: file %s: %s: %w", l.cfg.Path, reason, ErrUnavailable)
 		}
-		return emit(doc)
+		return nil
 	}
 	return fs.WalkDir(fsys, name, func(p string, d fs.DirEntry, err error) error {
 		if cerr := checkCtx(ctx); cerr != nil {
@@ -240,15 +242,14 @@ func (l *FileLoader) Load(ctx context.Context, emit func(Document) error) error 
 			l.opts.skip(rel, "unreadable: "+stripPathError(err).Error())
 			return nil
 		}
-		doc, reason, err := l.readFile(ctx, fsys, p, rel, filepath.Join(l.abs, filepath.FromSlash(rel)), info)
+		reason, err := l.readFile(ctx, fsys, p, rel, filepath.Join(l.abs, filepath.FromSlash(rel)), info, emit)
 		if err != nil {
 			return err
 		}
 		if reason != "" {
 			l.opts.skip(rel, reason)
-			return nil
 		}
-		return emit(doc)
+		return nil
 	})
 }
 
@@ -299,62 +300,97 @@ func stripPathError(err error) error {
 	return err
 }
 
-// readFile reads one file. It returns a skip reason for a file it passes
-// over, or an error that ends the load.
-func (l *FileLoader) readFile(ctx context.Context, fsys fs.FS, p, key, abs string, info fs.FileInfo) (Document, string, error) {
+// readFile reads one file and emits its document (or, for a records file,
+// its rows' documents). It returns a skip reason for a file it passes over,
+// or an error that ends the load.
+func (l *FileLoader) readFile(ctx context.Context, fsys fs.FS, p, key, abs string, info fs.FileInfo, emit func(Document) error) (string, error) {
 	if err := checkCtx(ctx); err != nil {
-		return Document{}, "", err
+		return "", err
 	}
 	if !info.Mode().IsRegular() {
-		return Document{}, "not a regular file", nil // a pipe or device could block or never end
+		return "not a regular file", nil // a pipe or device could block or never end
 	}
-	kind, ok := kindOf(p)
-	if !ok {
-		ext := path.Ext(p)
-		if ext == "" {
-			return Document{}, "unsupported file type (no extension)", nil
-		}
-		return Document{}, fmt.Sprintf("unsupported file type (%s)", ext), nil
+	ext := path.Ext(p)
+	kind, isText := kindOf(p)
+	format, isFormat := formatByExt(p)
+	isRecords := isRecordsExt(ext)
+	if !isText && !isFormat && !isRecords && ext != "" {
+		return fmt.Sprintf("unsupported file type (%s)", ext), nil
 	}
 	if info.Size() > l.max {
-		return Document{}, fmt.Sprintf("too large (%d bytes, limit %d)", info.Size(), l.max), nil
+		return fmt.Sprintf("too large (%d bytes, limit %d)", info.Size(), l.max), nil
 	}
 	f, err := fsys.Open(p)
 	if err != nil {
-		return Document{}, "unreadable: " + stripPathError(err).Error(), nil
+		return "unreadable: " + stripPathError(err).Error(), nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, l.max+1))
 	f.Close()
 	if err != nil {
-		return Document{}, "unreadable: " + stripPathError(err).Error(), nil
+		return "unreadable: " + stripPathError(err).Error(), nil
 	}
 	if int64(len(data)) > l.max {
-		return Document{}, fmt.Sprintf("too large (more than %d bytes)", l.max), nil
+		return fmt.Sprintf("too large (more than %d bytes)", l.max), nil
 	}
-	if reason := binaryReason(data, kind != kindHTML); reason != "" {
-		return Document{}, reason, nil
+	head := data[:min(len(data), sniffBytes)]
+	if ext == "" { // no extension: a registered format recognized by its content
+		if format, isFormat = formatBySniff(head); !isFormat {
+			return "unsupported file type (no extension)", nil
+		}
+	}
+	meta := map[string]string{
+		"size":  strconv.FormatInt(int64(len(data)), 10),
+		"mtime": info.ModTime().UTC().Format(time.RFC3339),
 	}
 	base := path.Base(p)
 	fallback := strings.TrimSuffix(base, path.Ext(base))
+	uri := fileURI(abs)
+	switch {
+	case isRecords:
+		if reason := binaryReason(data, true); reason != "" {
+			return reason, nil
+		}
+		lim := l.opts.Limits.WithDefaults()
+		var emitErr error
+		err := recordsFile(ctx, l.cfg.Records, data, p, key, uri, lim, meta, l.opts.skip, func(d Document) error {
+			emitErr = emit(d)
+			return emitErr
+		})
+		switch {
+		case emitErr != nil:
+			return "", emitErr
+		case err != nil && ctx.Err() != nil:
+			return "", checkCtx(ctx)
+		case err != nil:
+			return err.Error(), nil
+		}
+		return "", nil
+	case isFormat:
+		title, text, fmeta, reason := parseWith(ctx, format, data, l.opts.Limits)
+		if reason != "" {
+			if ctx.Err() != nil {
+				return "", checkCtx(ctx)
+			}
+			return reason, nil
+		}
+		maps.Copy(meta, fmeta)
+		if title == "" {
+			title = fallback
+		}
+		return "", emit(Document{Key: key, Title: title, URI: uri, Text: text, Metadata: meta})
+	}
+	if reason := binaryReason(data, kind != kindHTML); reason != "" {
+		return reason, nil
+	}
 	title, text, err := extract(data, kind, "")
 	if err != nil {
-		return Document{}, "unreadable: " + err.Error(), nil
+		return "unreadable: " + err.Error(), nil
 	}
 	if title == "" {
 		title = fallback
 	}
-	return Document{
-		Key:   key,
-		Title: title,
-		URI:   fileURI(abs),
-		Text:  text,
-		Metadata: map[string]string{
-			"content_type": kind.contentType,
-			"format":       kind.format,
-			"size":         strconv.FormatInt(int64(len(data)), 10),
-			"mtime":        info.ModTime().UTC().Format(time.RFC3339),
-		},
-	}, "", nil
+	meta["content_type"], meta["format"] = kind.contentType, kind.format
+	return "", emit(Document{Key: key, Title: title, URI: uri, Text: text, Metadata: meta})
 }
 
 func fileURI(abs string) string {

@@ -67,7 +67,7 @@ func TestFileLoaderTree(t *testing.T) {
 	sm := skipMap(skips)
 	assert.Len(t, sm, 4)
 	assert.Contains(t, sm["binary.txt"], "binary (NUL bytes")
-	assert.Equal(t, "unsupported file type (.csv)", sm["data.csv"])
+	assert.Equal(t, "unsupported file type (.dat)", sm["data.dat"])
 	assert.Equal(t, "unsupported file type (.png)", sm["image.png"])
 	assert.Contains(t, sm["latin1.txt"], "invalid UTF-8")
 
@@ -117,7 +117,7 @@ func TestFileLoaderIncludeExclude(t *testing.T) {
 	}{
 		{"include by base name", []string{"*.md"}, nil, []string{"README.md", "drafts/secret.md", "guide/deep/nested.md"}},
 		{"include a subtree", []string{"guide/**"}, []string{"*.html"}, []string{"guide/deep/nested.md", "guide/deep/noheading.htm", "guide/intro.markdown"}},
-		{"exclude a nested dir", nil, []string{"**/deep", "drafts", "*.txt", "*.png", "*.csv"}, []string{"README.md", "guide/intro.markdown", "guide/legacy.html", "page.html"}},
+		{"exclude a nested dir", nil, []string{"**/deep", "drafts", "*.txt", "*.png", "*.dat"}, []string{"README.md", "guide/intro.markdown", "guide/legacy.html", "page.html"}},
 		{"exclude by relative path", []string{"*.md"}, []string{"drafts/secret.md"}, []string{"README.md", "guide/deep/nested.md"}},
 	}
 	for _, c := range cases {
@@ -148,7 +148,7 @@ func TestFileLoaderSingleFile(t *testing.T) {
 	assert.Equal(t, "file://"+filepath.ToSlash(abs), docs[0].URI)
 
 	// A single file that cannot be loaded is an error naming it.
-	for _, p := range []string{"testdata/tree/binary.txt", "testdata/tree/data.csv"} {
+	for _, p := range []string{"testdata/tree/binary.txt", "testdata/tree/data.dat"} {
 		_, skips, err := loadAll(t, fileSource(FileConfig{Path: p}))
 		require.Error(t, err)
 		assert.ErrorIs(t, err, ErrUnavailable)

@@ -53,6 +53,10 @@ type Options struct {
 	UserAgent string
 	// MaxRedirects overrides DefaultMaxRedirects (negative: none followed).
 	MaxRedirects int
+	// Limits bound the parsing of each file or page of a registered
+	// Format (PDF, office documents, e-books) and of records files; the
+	// zero value means the defaults.
+	Limits Limits
 }
 
 func (o *Options) logger() *slog.Logger {
