@@ -222,20 +222,29 @@ func pageLines(pg lpdf.Page) (lines []line) {
 		}
 		b.Reset()
 	}
+	afterBreak := false // a control character came between the last glyph and this one
 	for i, g := range glyphs {
 		if strings.Trim(g.S, "\r\n\t\x00") == "" {
+			afterBreak = g.S != ""
 			continue // control characters some encoders emit between runs
 		}
 		size := math.Abs(g.FontSize)
 		if size == 0 {
 			size = 10
 		}
+		// A gap this wide (in ems) is a word space; wider after a control
+		// character, which some writers (groff) emit at kerning points.
+		space := 0.2
+		if afterBreak {
+			space = 0.24
+		}
+		afterBreak = false
 		if i == 0 || b.Len() == 0 && len(lines) == 0 {
 			cur = line{y: g.Y, size: size}
 		} else if math.Abs(g.Y-cur.y) > size*0.5 || g.X < lastX-size*4 {
 			flush()
 			cur = line{y: g.Y, size: size}
-		} else if g.X-lastEnd > size*0.2 && !strings.HasSuffix(b.String(), " ") && g.S != " " {
+		} else if g.X-lastEnd > size*space && !strings.HasSuffix(b.String(), " ") && g.S != " " {
 			b.WriteByte(' ')
 		}
 		b.WriteString(g.S)
