@@ -17,6 +17,7 @@ import (
 	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/llm"
 	"github.com/minirag/minirag/llm/openai"
+	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/record"
 )
 
@@ -155,6 +156,13 @@ type Citation struct {
 	DocumentTitle string `json:"document_title"`
 	URI           string `json:"uri,omitempty"`
 	SourceID      string `json:"source_id"`
+	// HeadingPath is the passage's heading path (see Passage).
+	HeadingPath []string `json:"heading_path,omitempty"`
+	// Location says where in the document the passage lies: its page
+	// (PDF), slide (PPTX), sheet and rows (XLSX) or row (CSV, JSON Lines),
+	// as [loader.Location] reads it from HeadingPath; empty for documents
+	// without such locations.
+	Location string `json:"location,omitempty"`
 	// Snippet is the beginning of the passage's text (at most 300
 	// characters).
 	Snippet string `json:"snippet"`
@@ -724,7 +732,8 @@ func citations(text string, ps []Passage) []Citation {
 		p := ps[n-1]
 		out = append(out, Citation{
 			Marker: n, ChunkID: p.ChunkID, DocumentID: p.DocumentID, DocumentTitle: p.DocumentTitle,
-			URI: p.URI, SourceID: p.SourceID, Snippet: snippet(p.Text),
+			URI: p.URI, SourceID: p.SourceID, HeadingPath: p.HeadingPath, Location: loader.Location(p.HeadingPath),
+			Snippet: snippet(p.Text),
 		})
 	}
 	return out

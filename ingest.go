@@ -570,7 +570,7 @@ func (c *Client) ingest(ctx context.Context, tenantID, sourceID string, opts Ing
 		if r.seen[key] {
 			continue
 		}
-		if keep[key] {
+		if loader.CoveredBySkip(keep, key) {
 			r.chunks[key] = d.chunks
 			continue
 		}

@@ -186,7 +186,7 @@ func recordsFile(ctx context.Context, cfg *RecordsConfig, data []byte, name, key
 				continue
 			}
 			docKey = key + "#" + kv
-			loc = cfg.Key + " " + kv
+			loc = "Record " + cfg.Key + " " + kv
 			if seen[kv] {
 				skip(docKey, fmt.Sprintf("row %d repeats %s %q", row.n, cfg.Key, kv))
 				continue

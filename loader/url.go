@@ -213,6 +213,7 @@ type page struct {
 	final       *url.URL
 	contentType string // the header, with parameters
 	kind        fileKind
+	format      *Format // a registered format, instead of kind
 	data        []byte
 }
 
@@ -279,7 +280,7 @@ func (l *URLLoader) Load(ctx context.Context, emit func(Document) error) error {
 			continue
 		}
 		done[key], seen[key] = true, true
-		doc, links, err := l.document(pg, final, crawl && it.depth < l.maxDepth)
+		doc, links, err := l.document(ctx, pg, final, crawl && it.depth < l.maxDepth)
 		if err != nil {
 			if first {
 				return fmt.Errorf("loader: url %s: %w", it.u, err)
@@ -341,9 +342,12 @@ func (l *URLLoader) fetch(ctx context.Context, u *url.URL) (*page, error) {
 	}
 	ct := resp.Header.Get("Content-Type")
 	var kind fileKind
+	var format *Format
 	known := false
 	if ct != "" {
-		if kind, known = kindOfMedia(ct); !known {
+		if f, ok := formatOfResponse(ct, resp.Request.URL); ok {
+			format, known = &f, true
+		} else if kind, known = kindOfMedia(ct); !known {
 			mt, _, _ := mime.ParseMediaType(ct)
 			if mt == "" {
 				mt = ct
@@ -362,13 +366,16 @@ func (l *URLLoader) fetch(ctx context.Context, u *url.URL) (*page, error) {
 		return nil, &fetchError{reason: fmt.Sprintf("too large (more than %d bytes)", l.maxBytes), err: ErrUnavailable}
 	}
 	if !known {
+		if f, ok := formatBySniff(data[:min(len(data), sniffBytes)]); ok {
+			return &page{final: resp.Request.URL, contentType: f.ContentType, format: &f, data: data}, nil
+		}
 		ct = http.DetectContentType(data)
 		if kind, known = kindOfMedia(ct); !known {
 			mt, _, _ := mime.ParseMediaType(ct)
 			return nil, &fetchError{reason: fmt.Sprintf("unsupported content type %q (sniffed)", mt), err: ErrUnavailable}
 		}
 	}
-	return &page{final: resp.Request.URL, contentType: ct, kind: kind, data: data}, nil
+	return &page{final: resp.Request.URL, contentType: ct, kind: kind, format: format, data: data}, nil
 }
 
 // transportError classifies a request or body-read failure.
@@ -409,9 +416,23 @@ func kindOfMedia(ct string) (fileKind, bool) {
 
 // document turns a page into a Document and, if follow, its same-scheme
 // links (normalized, unfiltered by host).
-func (l *URLLoader) document(pg *page, final *url.URL, follow bool) (Document, []*url.URL, error) {
+func (l *URLLoader) document(ctx context.Context, pg *page, final *url.URL, follow bool) (Document, []*url.URL, error) {
 	var title, text string
 	var links []*url.URL
+	if pg.format != nil {
+		title, text, meta, reason := parseWith(ctx, *pg.format, pg.data, l.opts.Limits)
+		if reason != "" {
+			if err := checkCtx(ctx); err != nil {
+				return Document{}, nil, err
+			}
+			return Document{}, nil, &fetchError{reason: reason, err: ErrUnavailable}
+		}
+		if title == "" {
+			title = path.Base(final.Path)
+		}
+		meta["size"] = strconv.Itoa(len(pg.data))
+		return Document{Key: final.String(), Title: title, URI: final.String(), Text: text, Metadata: meta}, nil, nil
+	}
 	switch pg.kind {
 	case kindHTML:
 		if bytes.IndexByte(pg.data[:min(len(pg.data), sniffBytes)], 0) >= 0 {
@@ -502,7 +523,7 @@ func extractLinks(root *html.Node, pageURL *url.URL) []*url.URL {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			continue
 		}
-		if skippedExt[strings.ToLower(path.Ext(u.Path))] {
+		if ext := strings.ToLower(path.Ext(u.Path)); skippedExt[ext] && !registeredExt(ext) {
 			continue
 		}
 		out = append(out, normURL(u))
@@ -517,4 +538,27 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+// formatOfResponse returns the registered format of a response: by its
+// media type, or, for a generic binary type, by the extension of its URL.
+func formatOfResponse(ct string, u *url.URL) (Format, bool) {
+	if f, ok := formatByMedia(ct); ok {
+		return f, true
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	switch mt {
+	case "application/octet-stream", "binary/octet-stream", "application/zip", "application/x-zip-compressed", "application/download":
+		if u != nil {
+			return formatByExt(u.Path)
+		}
+	}
+	return Format{}, false
+}
+
+// registeredExt reports whether a registered format reads files with this
+// extension.
+func registeredExt(ext string) bool {
+	_, ok := formatByExt("x" + ext)
+	return ok
 }

@@ -3,10 +3,10 @@
 # documentation corpus (Apache-2.0; see loader/testdata/formats/README.md).
 # Needs Debian's pandoc, groff, ghostscript, img2pdf, poppler-utils and
 # libreoffice-{writer,calc,impress}-nogui. Usage:
-#   scripts/make-format-fixtures.sh /path/to/prometheus-docs
+#   scripts/make-format-fixtures.sh [testdata/prometheus-docs]
 # The fixtures are committed; tests never run this script.
 set -euo pipefail
-src=${1:?corpus directory (prometheus-docs)}
+src=${1:-testdata/prometheus-docs}
 out=$(cd "$(dirname "$0")/.." && pwd)/loader/testdata/formats
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
