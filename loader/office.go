@@ -217,7 +217,8 @@ func docxStyles(ctx context.Context, data []byte, levels map[string]int) error {
 
 // parsePPTX reads a slide deck: one "## Slide N: title" section per slide,
 // in the presentation's order, with the slide's text (paragraphs of its
-// shapes, table rows) and its speaker notes.
+// shapes, table rows) and its speaker notes. The deck's title is
+// docProps/core.xml's, else its first slide title.
 func parsePPTX(ctx context.Context, data []byte, lim Limits) (Parsed, error) {
 	a, err := openArchive(ctx, data, lim)
 	if err != nil {
@@ -260,6 +261,7 @@ func parsePPTX(ctx context.Context, data []byte, lim Limits) (Parsed, error) {
 	}
 	var md MarkdownBuilder
 	text := false
+	firstTitle := ""
 	for i, name := range slides {
 		sdata, err := a.read(name)
 		if err != nil {
@@ -281,6 +283,9 @@ func parsePPTX(ctx context.Context, data []byte, lim Limits) (Parsed, error) {
 			}
 		}
 		h := fmt.Sprintf("Slide %d", i+1)
+		if firstTitle == "" {
+			firstTitle = title
+		}
 		if title != "" {
 			h += ": " + title
 		}
@@ -304,8 +309,11 @@ func parsePPTX(ctx context.Context, data []byte, lim Limits) (Parsed, error) {
 	if !text {
 		return Parsed{}, fmt.Errorf("the presentation has no text: %w", ErrNoText)
 	}
-	return Parsed{Title: coreTitle(ctx, a, "docProps/core.xml"), Text: md.String(),
-		Metadata: map[string]string{"slides": strconv.Itoa(len(slides))}}, nil
+	title := coreTitle(ctx, a, "docProps/core.xml")
+	if title == "" {
+		title = firstTitle
+	}
+	return Parsed{Title: title, Text: md.String(), Metadata: map[string]string{"slides": strconv.Itoa(len(slides))}}, nil
 }
 
 func slideNum(name string) int {

@@ -140,7 +140,7 @@ func recordsFile(ctx context.Context, cfg *RecordsConfig, data []byte, name, key
 		}
 		var missing []string
 		for _, n := range slices.Concat(cfg.Text, []string{cfg.Title, cfg.Key}, cfg.Metadata) {
-			if n != "" && !slices.Contains(header, n) {
+			if n != "" && !slices.Contains(header, n) && !slices.Contains(missing, strconv.Quote(n)) {
 				missing = append(missing, strconv.Quote(n))
 			}
 		}
