@@ -74,7 +74,7 @@ func TestIngestMixedFormatsWithLocations(t *testing.T) {
 	promdash := search("Promdash was a native dashboard builder for Prometheus")
 	assert.Contains(t, where(promdash, "glossary"), "sheet glossary, rows 2–21")
 	assert.Contains(t, where(promdash, "Promdash"), "record id g13") // the CSV row and the JSON line
-	assert.Contains(t, where(promdash, "Glossary"), "")                // the EPUB: headings only
+	assert.Contains(t, where(promdash, "Glossary"), "")              // the EPUB: headings only
 	assert.NotEmpty(t, where(search("originally built at SoundCloud"), "Prometheus overview"))
 	assert.NotEmpty(t, where(search("MUST comply with the data model for valid characters"), "Metric and label naming"))
 	assert.NotEmpty(t, where(search("quarterly zebra census"), "Readme"))

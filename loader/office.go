@@ -327,14 +327,14 @@ func slideNum(name string) int {
 // date and footer placeholders are left out.
 func slideText(ctx context.Context, data []byte) (title string, body []string, err error) {
 	var (
-		ph      string // placeholder type of the current shape
-		para    strings.Builder
-		inText  bool
-		shape   []string
-		inCell  bool
-		cell    strings.Builder
-		cells   []string
-		titles  []string
+		ph     string // placeholder type of the current shape
+		para   strings.Builder
+		inText bool
+		shape  []string
+		inCell bool
+		cell   strings.Builder
+		cells  []string
+		titles []string
 	)
 	err = walkXML(ctx, data, func(_ *xml.Decoder, tok xml.Token) error {
 		switch t := tok.(type) {
