@@ -58,10 +58,14 @@ func kindOf(name string) (fileKind, bool) {
 // directories matching an Exclude pattern, and files matching no Include
 // pattern when there are some. Symbolic links to files are followed
 // (within the root when Options.FileRoots is set); symbolic links to
-// directories are not. Files that are not .txt/.text, .md/.markdown or
-// .html/.htm/.xhtml, larger than MaxFileBytes, binary (NUL bytes, or for
-// text and markdown invalid UTF-8, in the first 8 KiB) or unreadable are
-// reported to Options.OnSkip and passed over.
+// directories are not. Files that are not .txt/.text, .md/.markdown,
+// .html/.htm/.xhtml, of a registered Format (by extension, checked by its
+// sniffer; a file without extension by its content alone) or records
+// (.csv, .tsv, .jsonl, .ndjson), larger than MaxFileBytes, binary (NUL
+// bytes, or for text, markdown and records invalid UTF-8, in the first
+// 8 KiB), unreadable, or that their parser rejects are reported to
+// Options.OnSkip and passed over. A records file yields one document per
+// row, keyed "<path>#<key>" (see RecordsConfig).
 //
 // A single-file source loads its file whatever Include and Exclude say.
 // Each document's Key is its slash-separated path relative to the directory

@@ -13,9 +13,20 @@
 //   - text (TextLoader): one document from the config's inline content;
 //   - file (FileLoader): a file, or a directory walked in lexical order with
 //     include and exclude globs; .txt, .md and .html files (HTML is turned
-//     into text with HTMLToText);
+//     into text with HTMLToText), the files of registered formats (DOCX,
+//     PPTX, ODT and EPUB built in; PDF and XLSX when package loader/pdf or
+//     loader/xlsx is imported; see Format), and CSV, TSV and JSON Lines
+//     files as one document per row (see RecordsConfig);
 //   - url (URLLoader): one web page, or a crawl of the start page's host
-//     bounded by pages and depth.
+//     bounded by pages and depth; responses of registered formats too.
+//
+// Documents of registered formats and records are markdown whose headings
+// carry locations ("Page 12", "Slide 3: …", "Rows 2–21", "Row 7"), so
+// chunk heading paths hold them; Location reads them back. Parsing is
+// bounded by Options.Limits (pages, rows, decompressed bytes, time); a file
+// over a limit, malformed, or whose parser panics is skipped with the
+// reason, and the others go on. docs/FORMATS.md has the details and the
+// measured extraction quality.
 //
 // Loaders never hold more than one document's text at a time, and never read
 // more than the configured size limits into memory.

@@ -43,10 +43,13 @@ import (
 // Every request carries a User-Agent naming MiniRAG (Options.UserAgent), is
 // bounded by TimeoutSeconds (headers and body together) and follows at most
 // Options.MaxRedirects redirects, never to another host during a crawl. A
-// response must be 2xx, text/html, application/xhtml+xml, text/plain or
-// text/markdown (sniffed when the header is missing), and at most
-// MaxPageBytes long (only that much plus one byte is ever read). HTML is
-// decoded from its declared charset and turned into text by HTMLToText.
+// response must be 2xx, text/html, application/xhtml+xml, text/plain,
+// text/markdown or the media type of a registered Format (or a generic
+// binary type with a registered extension in the URL; sniffed when the
+// header is missing), and at most MaxPageBytes long (only that much plus
+// one byte is ever read). HTML is decoded from its declared charset and
+// turned into text by HTMLToText; a registered format is parsed as for
+// files. Crawls follow links to files of registered formats.
 //
 // The start page failing (no answer, an error status, a refused address, an
 // unsupported or oversized response) is an error naming its URL; any other
