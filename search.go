@@ -94,7 +94,7 @@ const (
 	// DefaultTopK is SearchRequest.TopK when it is 0.
 	DefaultTopK = 5
 	// MaxTopK bounds SearchRequest.TopK.
-	MaxTopK = 100
+	MaxTopK = 1000
 	// DefaultRRFK is the reciprocal-rank-fusion constant k (FusionRRF)
 	// when SearchRequest.RRFK is 0.
 	DefaultRRFK = 60
