@@ -210,7 +210,9 @@ func (s *stack) ingested(token, botID, name, text string) sourceResp {
 		var j minirag.Job
 		s.ok(http.StatusOK, "GET", "/v1/jobs/"+job.ID, token, nil, &j)
 		require.Empty(s.t, j.LastError, "ingestion attempt %d failed", j.Attempts)
-		if src.Status == minirag.StatusReady {
+		// The worker marks the source ready before it completes the job:
+		// wait for both.
+		if src.Status == minirag.StatusReady && j.Status == minirag.JobDone {
 			break
 		}
 		require.True(s.t, time.Now().Before(deadline), "source %s still %s, job %s, after 20 s", src.ID, src.Status, j.Status)

@@ -79,7 +79,10 @@ func newTestEnv(t *testing.T) *testEnv {
 		ConnectTimeout:  10 * time.Second,
 		embedMaxRetries: -1,
 		chatMaxRetries:  -1,
-		retryBackoff:    func(int) time.Duration { return 10 * time.Millisecond },
+		// Long enough that the Drain which ran the failed attempt finds
+		// nothing to claim even on a loaded machine (the example then
+		// reports the failure and waits), short enough for a quick test.
+		retryBackoff: func(int) time.Duration { return 500 * time.Millisecond },
 		openStorage: func(ctx context.Context) (storage.Storage, string, error) {
 			st, err := sqlite.Open(ctx, dbPath)
 			return st, "SQLite at " + dbPath, err
