@@ -32,3 +32,19 @@ func dotBlock(q, rows []float32, out []float32) {
 		out[j] = dotAVX2(&q[0], &rows[j*d], d)
 	}
 }
+
+// dotI8BlockAVX2 scores n rows of dims int8 codes against q (see
+// dot_i8_amd64.s).
+//
+//go:noescape
+func dotI8BlockAVX2(q *int16, c *int8, dims, n int, out *int32)
+
+func dotI8Block(q []int16, codes []int8, out []int32) {
+	d := len(q)
+	if !useAVX2 || d == 0 || len(out) == 0 {
+		dotI8BlockGeneric(q, codes, out)
+		return
+	}
+	codes = codes[:len(out)*d]
+	dotI8BlockAVX2(&q[0], &codes[0], d, len(out), &out[0])
+}

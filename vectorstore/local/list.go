@@ -221,7 +221,7 @@ func (s *Store) applyDeleteIDs(d *decoder) error {
 
 // searchIDs is Search narrowed to the records named by ids: it scores only
 // those rows. Caller holds s.mu (read).
-func (p *partition) searchIDs(q []float32, k int, ids []string, c *compiled, useMin bool, minScore float32) []hit {
+func (s *Store) searchIDs(p *partition, q []float32, k int, ids []string, c *compiled, useMin bool, minScore float32) ([]hit, error) {
 	rows := make([]int32, 0, min(len(ids), p.n))
 	seen := make(map[int32]struct{}, len(ids))
 	for _, id := range ids {
@@ -237,11 +237,16 @@ func (p *partition) searchIDs(q []float32, k int, ids []string, c *compiled, use
 	}
 	k = min(k, len(rows))
 	if k == 0 {
-		return nil
+		return nil, nil
 	}
 	t := topK{k: k, h: make([]hit, 0, k)}
+	vec, buf := make([]float32, p.dims), make([]byte, 4*p.dims)
 	for _, r := range rows {
-		score := dot(q, p.vec(int(r)))
+		v, err := s.rowFloats(p, int(r), vec, buf)
+		if err != nil {
+			return nil, err
+		}
+		score := dot(q, v)
 		if useMin && score < minScore {
 			continue
 		}
@@ -256,5 +261,5 @@ func (p *partition) searchIDs(q []float32, k int, ids []string, c *compiled, use
 		}
 		return compareStrings(p.id(int(a.row)), p.id(int(b.row)))
 	})
-	return t.h
+	return t.h, nil
 }

@@ -77,11 +77,19 @@ type meta struct {
 }
 
 // block holds up to blockRows rows: their vectors, contiguous, and their
-// IDs and filter IDs.
+// IDs and filter IDs. A float32 partition keeps vecs; a quantized one keeps
+// codes, scales and locs instead (quant.go). The arrays may be views of a
+// memory-mapped snapshot (snapshot2.go) with their capacity clipped to
+// their length, so that growing a block always copies it to the heap.
+// Invariant: cap(ids) is at most the row capacity of every other array, so
+// len(ids) == cap(ids) is the one "block full" test.
 type block struct {
-	vecs  []float32
-	ids   []string
-	metas []meta
+	vecs   []float32
+	codes  []int8    // quantized: dims codes per row
+	scales []float32 // quantized: per row, the value of code 1
+	locs   []int64   // quantized: per row, where its float32s are (floatLoc)
+	ids    []string
+	metas  []meta
 }
 
 // partition holds one tenant's records in blocks of at most blockRows rows
@@ -91,26 +99,59 @@ type block struct {
 type partition struct {
 	dims      int
 	blockRows int
+	quant     bool
 	n         int
 	blocks    []*block
 	index     map[string]int32
 	adds      uint64 // rows ever added (List's sorted-ID cache checks it)
 }
 
-func newPartition(dims, blockRows int) *partition {
-	return &partition{dims: dims, blockRows: blockRows, index: map[string]int32{}}
+func newPartition(dims, blockRows int, quant bool) *partition {
+	return &partition{dims: dims, blockRows: blockRows, quant: quant, index: map[string]int32{}}
 }
 
-// vec returns row r's vector (a view into its block).
+// vec returns row r's vector (a view into its block) in a float32
+// partition.
 func (p *partition) vec(r int) []float32 {
 	b := p.blocks[r/p.blockRows]
 	off := (r % p.blockRows) * p.dims
 	return b.vecs[off : off+p.dims : off+p.dims]
 }
 
+// code returns row r's codes in a quantized partition.
+func (p *partition) code(r int) []int8 {
+	b := p.blocks[r/p.blockRows]
+	off := (r % p.blockRows) * p.dims
+	return b.codes[off : off+p.dims : off+p.dims]
+}
+
 func (p *partition) id(r int) string { return p.blocks[r/p.blockRows].ids[r%p.blockRows] }
 
 func (p *partition) meta(r int) *meta { return &p.blocks[r/p.blockRows].metas[r%p.blockRows] }
+
+// newBlock returns an empty block with room for rows rows.
+func (p *partition) newBlock(rows int) *block {
+	b := &block{ids: make([]string, 0, rows), metas: make([]meta, 0, rows)}
+	if p.quant {
+		b.codes = make([]int8, 0, rows*p.dims)
+		b.scales = make([]float32, 0, rows)
+		b.locs = make([]int64, 0, rows)
+	} else {
+		b.vecs = make([]float32, 0, rows*p.dims)
+	}
+	return b
+}
+
+// grow copies b's rows into a block with room for rows rows.
+func (p *partition) grow(b *block, rows int) {
+	nb := p.newBlock(rows)
+	b.vecs = append(nb.vecs, b.vecs...)
+	b.codes = append(nb.codes, b.codes...)
+	b.scales = append(nb.scales, b.scales...)
+	b.locs = append(nb.locs, b.locs...)
+	b.ids = append(nb.ids, b.ids...)
+	b.metas = append(nb.metas, b.metas...)
+}
 
 // add appends an empty row for id (which is not in the partition).
 func (p *partition) add(id string) int {
@@ -122,27 +163,20 @@ func (p *partition) add(id string) int {
 		if k == 0 {
 			rows = min(p.blockRows, 8)
 		}
-		p.blocks = append(p.blocks, &block{
-			vecs:  make([]float32, 0, rows*p.dims),
-			ids:   make([]string, 0, rows),
-			metas: make([]meta, 0, rows),
-		})
+		p.blocks = append(p.blocks, p.newBlock(rows))
 		k++
 	}
 	b := p.blocks[k-1]
-	if len(b.vecs)+p.dims > cap(b.vecs) {
-		rows := min(p.blockRows, 2*cap(b.ids))
-		vecs := make([]float32, len(b.vecs), rows*p.dims)
-		copy(vecs, b.vecs)
-		b.vecs = vecs
-		ids := make([]string, len(b.ids), rows)
-		copy(ids, b.ids)
-		b.ids = ids
-		metas := make([]meta, len(b.metas), rows)
-		copy(metas, b.metas)
-		b.metas = metas
+	if len(b.ids) == cap(b.ids) {
+		p.grow(b, min(p.blockRows, max(8, 2*cap(b.ids))))
 	}
-	b.vecs = b.vecs[:len(b.vecs)+p.dims]
+	if p.quant {
+		b.codes = b.codes[:len(b.codes)+p.dims]
+		b.scales = append(b.scales, 0)
+		b.locs = append(b.locs, 0)
+	} else {
+		b.vecs = b.vecs[:len(b.vecs)+p.dims]
+	}
 	b.ids = append(b.ids, id)
 	b.metas = append(b.metas, meta{})
 	r := p.n
@@ -161,16 +195,29 @@ func (p *partition) remove(r int) meta {
 	lb := p.blocks[len(p.blocks)-1]
 	j := len(lb.ids) - 1
 	if r != last {
-		copy(p.vec(r), p.vec(last))
 		b := p.blocks[r/p.blockRows]
-		b.ids[r%p.blockRows] = lb.ids[j]
-		b.metas[r%p.blockRows] = lb.metas[j]
+		i := r % p.blockRows
+		if p.quant {
+			copy(p.code(r), p.code(last))
+			b.scales[i] = lb.scales[j]
+			b.locs[i] = lb.locs[j]
+		} else {
+			copy(p.vec(r), p.vec(last))
+		}
+		b.ids[i] = lb.ids[j]
+		b.metas[i] = lb.metas[j]
 		p.index[lb.ids[j]] = int32(r)
 	}
 	lb.ids[j] = ""
 	lb.ids = lb.ids[:j]
 	lb.metas = lb.metas[:j]
-	lb.vecs = lb.vecs[:j*p.dims]
+	if p.quant {
+		lb.codes = lb.codes[:j*p.dims]
+		lb.scales = lb.scales[:j]
+		lb.locs = lb.locs[:j]
+	} else {
+		lb.vecs = lb.vecs[:j*p.dims]
+	}
 	if j == 0 {
 		p.blocks[len(p.blocks)-1] = nil
 		p.blocks = p.blocks[:len(p.blocks)-1]

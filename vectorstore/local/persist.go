@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"math"
@@ -149,7 +148,10 @@ func (s *Store) commit() error {
 	err := s.apply(payload)
 	s.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("vectorstore/local: apply: %w", err) // a bug: the entry was just encoded
+		// The entry is logged but not (wholly) applied: only a reopen,
+		// which replays the log, makes the memory right again.
+		s.broken = err
+		return fmt.Errorf("vectorstore/local: apply: %w", err)
 	}
 	return nil
 }
@@ -256,7 +258,11 @@ func (s *Store) apply(payload []byte) error {
 			if len(d.b) < 4*s.space.Dims {
 				return errShort
 			}
-			d.floats(s.put(tenant, id, bot, src, doc))
+			p, row := s.put(tenant, id, bot, src, doc)
+			if err := s.setVector(p, row, d.b[:4*s.space.Dims]); err != nil {
+				return err
+			}
+			d.b = d.b[4*s.space.Dims:]
 		}
 	case opDelete:
 		tenant, bot := string(d.bytes()), string(d.bytes())
@@ -283,11 +289,12 @@ func (s *Store) apply(payload []byte) error {
 	return nil
 }
 
-// put inserts or replaces one record and returns where its vector goes.
-func (s *Store) put(tenant, id, bot, src, doc []byte) []float32 {
+// put inserts or replaces one record (but for its vector: see setVector)
+// and returns its partition and row.
+func (s *Store) put(tenant, id, bot, src, doc []byte) (*partition, int) {
 	p := s.tenants[string(tenant)]
 	if p == nil {
-		p = newPartition(s.space.Dims, s.blockRows)
+		p = newPartition(s.space.Dims, s.blockRows, s.cfg.quant == Int8)
 		s.tenants[string(tenant)] = p
 	}
 	r, ok := p.index[string(id)]
@@ -302,7 +309,7 @@ func (s *Store) put(tenant, id, bot, src, doc []byte) []float32 {
 	s.in.unref(old.bot)
 	s.in.unref(old.source)
 	s.in.unref(old.doc)
-	return p.vec(row)
+	return p, row
 }
 
 func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
@@ -476,6 +483,11 @@ func (s *Store) load() error {
 	if err := s.loadSnapshot(); err != nil {
 		return err
 	}
+	if s.cfg.quant == Int8 && s.side == nil {
+		if err := s.openSide(); err != nil {
+			return err
+		}
+	}
 	path := filepath.Join(s.dir, walName)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND, 0)
 	if errors.Is(err, os.ErrNotExist) {
@@ -601,10 +613,26 @@ func (s *Store) loadSnapshot() error {
 	if err != nil {
 		return fmt.Errorf("vectorstore/local: open %s: %w", path, err)
 	}
-	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return fmt.Errorf("vectorstore/local: %s: %w", path, err)
+	}
+	var magic [len(snap2Magic)]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == len(magic) && string(magic[:]) == snap2Magic {
+		if err := s.loadSnapshot2(f, st.Size(), path); err != nil {
+			f.Close()
+			return err
+		}
+		return nil
+	}
+	defer f.Close()
+	if s.cfg.quant == Int8 {
+		// Format 1 keeps no offsets to read vectors back from: hold them in
+		// the rescore file until the next compaction writes format 2.
+		if err := s.openSide(); err != nil {
+			return err
+		}
 	}
 	if st.Size() < 4 {
 		return fmt.Errorf("vectorstore/local: %s: truncated: %w", path, ErrCorrupt)
@@ -627,7 +655,10 @@ func (s *Store) loadSnapshot() error {
 			if r.err != nil {
 				break
 			}
-			decodeFloats(s.put(tenant, id, bot, src, doc), vecBytes)
+			p, row := s.put(tenant, id, bot, src, doc)
+			if r.err = s.setVector(p, row, vecBytes); r.err != nil {
+				break
+			}
 		}
 	}
 	if r.err == nil {
@@ -702,44 +733,45 @@ func (s *Store) needCompaction() bool {
 }
 
 // compactLocked writes a snapshot and starts an empty log. Caller holds
-// s.wmu: writers wait, searches go on (the state does not change).
+// s.wmu: writers wait, searches go on (the state does not change), but
+// for the moment the partitions move into the new snapshot's mapping.
 func (s *Store) compactLocked() error {
-	hash := crc32.New(castagnoli)
+	path := filepath.Join(s.dir, snapName)
+	var dir *snapDir
 	size, err := writeAtomic(s.dir, snapName, func(w io.Writer) error {
-		return s.writeSnapshot(io.MultiWriter(w, hash), w, hash)
+		var err error
+		dir, err = s.writeSnapshot2(w)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("vectorstore/local: write %s: %w", filepath.Join(s.dir, snapName), err)
+		return fmt.Errorf("vectorstore/local: write %s: %w", path, err)
 	}
 	s.snapSize = size
-	return s.newWAL()
-}
-
-func (s *Store) writeSnapshot(w, raw io.Writer, crc hash.Hash32) error {
-	b := fileHeader(snapMagic, s.space)
-	b = binary.LittleEndian.AppendUint64(b, s.seq)
-	b = appendUvarint(b, uint64(len(s.tenants)))
-	for tenant, p := range s.tenants {
-		b = appendString(b, tenant)
-		b = appendUvarint(b, uint64(p.n))
-		for r := 0; r < p.n; r++ {
-			m := p.meta(r)
-			b = appendString(b, p.id(r))
-			b = appendString(b, s.in.strs[m.bot])
-			b = appendString(b, s.in.strs[m.source])
-			b = appendString(b, s.in.strs[m.doc])
-			b = appendFloats(b, p.vec(r))
-			if len(b) >= 256<<10 {
-				if _, err := w.Write(b); err != nil {
-					return err
-				}
-				b = b[:0]
-			}
-		}
-	}
-	if _, err := w.Write(b); err != nil {
+	if err := s.newWAL(); err != nil {
 		return err
 	}
-	_, err := raw.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
-	return err
+	f, err := os.Open(path)
+	if err == nil {
+		err = s.remap(f, size, dir)
+	}
+	if err != nil {
+		// The files are right; the memory still holds the old mapping,
+		// which stays valid. A reopen maps the new snapshot.
+		if f != nil {
+			f.Close()
+		}
+		return fmt.Errorf("vectorstore/local: map %s: %w", path, err)
+	}
+	return nil
+}
+
+// openSide creates the empty rescore file of an Int8 store.
+func (s *Store) openSide() error {
+	path := filepath.Join(s.dir, rescoreFile)
+	side, err := openFileSide(path)
+	if err != nil {
+		return fmt.Errorf("vectorstore/local: create %s: %w", path, err)
+	}
+	s.side = side
+	return nil
 }

@@ -62,9 +62,14 @@ func dump(s *Store) map[string]map[string]row {
 	out := map[string]map[string]row{}
 	for tenant, p := range s.tenants {
 		m := map[string]row{}
+		vec, buf := make([]float32, p.dims), make([]byte, 4*p.dims)
 		for r := 0; r < p.n; r++ {
 			md := p.meta(r)
-			m[p.id(r)] = row{s.in.strs[md.bot], s.in.strs[md.source], s.in.strs[md.doc], append([]float32(nil), p.vec(r)...)}
+			v, err := s.rowFloats(p, r, vec, buf)
+			if err != nil {
+				panic(err)
+			}
+			m[p.id(r)] = row{s.in.strs[md.bot], s.in.strs[md.source], s.in.strs[md.doc], append([]float32(nil), v...)}
 		}
 		out[tenant] = m
 	}

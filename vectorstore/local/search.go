@@ -198,8 +198,16 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 // goroutines.
 const parallelMin = 16384
 
-// search returns the best k rows, best first.
+// search returns the best k rows of a float32 partition, best first.
 func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScore float32, workers int) []hit {
+	return p.topRows(k, workers, func(from, to int, t *topK) {
+		p.scan(q, from, to, c, useMin, minScore, t)
+	})
+}
+
+// topRows runs scan over the partition's rows (on several goroutines for
+// a large partition) and returns the best k hits, best first.
+func (p *partition) topRows(k, workers int, scan func(from, to int, t *topK)) []hit {
 	k = min(k, p.n)
 	if k == 0 {
 		return nil
@@ -210,7 +218,7 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 	var all []hit
 	if workers <= 1 {
 		t := topK{k: k, h: make([]hit, 0, k)}
-		p.scan(q, 0, p.n, c, useMin, minScore, &t)
+		scan(0, p.n, &t)
 		all = t.h
 	} else {
 		heaps := make([]topK, workers)
@@ -222,7 +230,7 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				p.scan(q, from, to, c, useMin, minScore, &heaps[w])
+				scan(from, to, &heaps[w])
 			}()
 		}
 		wg.Wait()
@@ -231,6 +239,15 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 			all = append(all, t.h...)
 		}
 	}
+	p.sortHits(all)
+	if len(all) > k {
+		all = all[:k]
+	}
+	return all
+}
+
+// sortHits sorts hits best first, ties by ID.
+func (p *partition) sortHits(all []hit) {
 	slices.SortFunc(all, func(a, b hit) int {
 		switch {
 		case a.score > b.score:
@@ -240,10 +257,6 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 		}
 		return compareStrings(p.id(int(a.row)), p.id(int(b.row)))
 	})
-	if len(all) > k {
-		all = all[:k]
-	}
-	return all
 }
 
 func compareStrings(a, b string) int {

@@ -102,6 +102,7 @@ type config struct {
 	sync       bool
 	compaction int64
 	workers    int
+	quant      Quantization
 }
 
 // Option configures a Store.
@@ -158,6 +159,13 @@ type Store struct {
 	buf      []byte    // the entry being written
 	scratch  []float32 // a vector being normalized
 	invs     []float64 // 1/|v| of the records being upserted
+
+	// The snapshot, mapped (snapshot2.go), and for an Int8 store the
+	// float32s written since it (quant.go).
+	mapping  []byte
+	snapFile *os.File
+	side     sideStore
+	qscratch []float32
 }
 
 var _ vectorstore.VectorStore = (*Store)(nil)
@@ -221,6 +229,9 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	s.tenants = map[string]*partition{}
 	s.in = newInterner()
 	s.seq = 0
+	if s.root == "" && s.cfg.quant == Int8 {
+		s.side = &memSide{}
+	}
 	if s.root != "" {
 		s.dir = filepath.Join(s.root, folderName(space.Model))
 		if err := s.load(); err != nil {
@@ -414,10 +425,16 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var hits []hit
-	if len(q.Filter.IDs) > 0 {
-		hits = p.searchIDs(qv, q.TopK, q.Filter.IDs, &c, q.MinScore != 0, q.MinScore)
-	} else {
+	switch {
+	case len(q.Filter.IDs) > 0:
+		hits, err = s.searchIDs(p, qv, q.TopK, q.Filter.IDs, &c, q.MinScore != 0, q.MinScore)
+	case p.quant:
+		hits, err = s.searchQuant(p, qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
+	default:
 		hits = p.search(qv, q.TopK, &c, q.MinScore != 0, q.MinScore, workers)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("vectorstore/local: search: %w", err)
 	}
 	out := make([]vectorstore.Match, len(hits))
 	for i, h := range hits {
@@ -475,9 +492,23 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// closeFiles syncs and closes the log, then releases the folder's lock.
+// closeFiles syncs and closes the log, releases the snapshot's mapping
+// and the rescore file, then the folder's lock. Caller holds s.mu (the
+// partitions must not be used after).
 func (s *Store) closeFiles() error {
 	var err error
+	if s.mapping != nil {
+		unmapFile(s.mapping)
+		s.mapping = nil
+	}
+	if s.snapFile != nil {
+		s.snapFile.Close()
+		s.snapFile = nil
+	}
+	if s.side != nil {
+		s.side.close()
+		s.side = nil
+	}
 	if s.wal != nil {
 		err = s.wal.f.Sync()
 		if cerr := s.wal.f.Close(); err == nil {
