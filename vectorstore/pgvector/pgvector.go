@@ -48,7 +48,11 @@
 //
 //   - When at most Options.ExactThreshold rows match the filter (counted
 //     through the btree index, with a bound), it runs an exact scan of just
-//     those rows: no index on the embedding, exact scores and order.
+//     those rows: no index on the embedding, exact scores and order. The
+//     count is kept for 30 seconds per tenant and filter (a tenant counted
+//     small makes all its filters small), and forgotten when this Store
+//     writes to the tenant, so searches do not pay it every time; another
+//     process's writes show within the 30 seconds.
 //   - Otherwise it uses the HNSW index with hnsw.ef_search set to
 //     max(Options.EfSearch, TopK), in a transaction (set_config(..., true),
 //     the same as SET LOCAL). On pgvector 0.8 or newer (the version is read
@@ -67,12 +71,33 @@
 // # Compatibility
 //
 // The SQL is plain PostgreSQL 13+ with pgvector 0.5+ (HNSW appeared in
-// 0.5.0): no COPY (PGlite's socket server does not carry it), upserts as
-// INSERT … SELECT FROM unnest(…) … ON CONFLICT DO UPDATE, vectors sent in
-// pgvector's text form so that the caller's pool needs no type
-// registration and any query execution mode (including the simple
-// protocol) works. Vectors of more than 2,000 dimensions get no HNSW index
-// (pgvector's limit for the vector type): every search is then exact.
+// 0.5.0). The extension's type, operator and operator class are written
+// qualified with the schema it lives in (read from pg_extension at Init):
+// vector(n), ::vector, <=> and vector_cosine_ops work whatever the role's
+// search_path, including the search_path = minirag of docs/postgres.md.
+// Vectors of more than 2,000 dimensions get no HNSW index (pgvector's
+// limit for the vector type): every search is then exact.
+//
+// # Bulk loading
+//
+// An Upsert of at least 256 records (after removing duplicate keys) goes
+// through binary COPY (pgx CopyFrom with pgvector-go's codec, registered
+// for the vector type's OID on the connection it uses) into a temporary
+// staging table, merged with INSERT … ON CONFLICT DO UPDATE in the same
+// transaction. Smaller batches, and every batch where COPY cannot run, are
+// an INSERT … SELECT FROM unnest(…) … ON CONFLICT with vectors in
+// pgvector's text form (no type registration, any query execution mode).
+// COPY is not used on PGlite (detected at Init from version(): its socket
+// server does not carry the COPY sub-protocol), when Options.NoCopy is set
+// (for a pooler or proxy that does not carry it), or after the server
+// refused the staging table (no TEMP privilege, read-only): the store then
+// falls back for good.
+//
+// Filling a table that has an HNSW index updates the index row by row.
+// For a large initial load set Options.DeferIndex: Init creates the table
+// without the index, searches are exact (brute force over the filter's
+// rows) until BuildIndex builds it with CREATE INDEX CONCURRENTLY, and
+// Reindex rebuilds it the same way (REINDEX INDEX CONCURRENTLY).
 //
 // # PGlite and connection poolers
 //
@@ -157,14 +182,23 @@ type Options struct {
 	// ExactThreshold is the number of rows matching a search's filter up to
 	// which the search is exact (no HNSW index). Default 2,000; -1 never
 	// searches exactly (except for a zero query vector). Choosing the path
-	// reads up to ExactThreshold+1 entries of the tenant's btree index, so a
-	// high threshold slows every search of a large tenant; on pgvector older
+	// reads up to ExactThreshold+1 entries of the tenant's btree index (at
+	// most once per 30 seconds per tenant and filter, see Search), so a
+	// high threshold slows the first search of a large tenant; on pgvector older
 	// than 0.8 (no iterative scans) raise it so that small filters stay
 	// complete.
 	ExactThreshold int
 	// Logger receives debug messages (the path a search took); nil is
 	// silent.
 	Logger *slog.Logger
+	// DeferIndex makes Init create a new table without its HNSW index, so
+	// that a large initial load does not update the index row by row
+	// (building it after is several times faster). Searches are exact until
+	// BuildIndex creates it. An existing table keeps its index.
+	DeferIndex bool
+	// NoCopy turns off bulk upserts through COPY (see Upsert): for poolers
+	// or proxies that do not carry COPY. PGlite is detected at Init.
+	NoCopy bool
 }
 
 // Store is a vectorstore.VectorStore on PostgreSQL + pgvector. It is safe
@@ -179,9 +213,15 @@ type Store struct {
 	closed    bool
 	space     vectorstore.Space
 	table     string // quoted, schema-qualified
+	name      string // unquoted table name
 	iterative bool   // pgvector >= 0.8
-	hnsw      bool
+	hnsw      bool   // the table has a valid HNSW index
 	version   string
+	ext       sqlNames
+	vecOID    uint32
+	noCopy    bool
+
+	sizes sizeCache
 }
 
 var prefixRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,19}$`)
@@ -336,8 +376,9 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	}
 	name := tableName(s.opts.TablePrefix, space.Model)
 	table := s.ident(name)
-	var version string
+	var version, extSchema, serverVersion string
 	var hnsw bool
+	var vecOID uint32
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		// One Init at a time in the database, across every process: the
 		// extension, the schema and the table are each created once.
@@ -355,6 +396,15 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 				return err
 			}
 		}
+		// The extension's schema qualifies its type, operator and operator
+		// class, so that no search_path is assumed.
+		err := tx.QueryRow(ctx, `SELECT n.nspname, t.oid::int8, version() FROM pg_extension e
+			JOIN pg_namespace n ON n.oid = e.extnamespace
+			JOIN pg_type t ON t.typname = 'vector' AND t.typnamespace = e.extnamespace
+			WHERE e.extname = 'vector'`).Scan(&extSchema, &vecOID, &serverVersion)
+		if err != nil {
+			return err
+		}
 		if s.opts.Schema != "" {
 			var exists bool
 			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", s.opts.Schema).Scan(&exists); err != nil {
@@ -368,7 +418,7 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 		}
 		// The existing table's vector size, or 0 when there is none.
 		var dims int32
-		err := tx.QueryRow(ctx, `SELECT coalesce((SELECT a.atttypmod FROM pg_attribute a
+		err = tx.QueryRow(ctx, `SELECT coalesce((SELECT a.atttypmod FROM pg_attribute a
 			WHERE a.attrelid = to_regclass($1) AND a.attname = 'embedding' AND NOT a.attisdropped), 0)`, table).Scan(&dims)
 		if err != nil {
 			return err
@@ -376,9 +426,10 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 		if dims != 0 && int(dims) != space.Dims {
 			return fmt.Errorf("%w: table %s holds %d dimensions, the space has %d", vectorstore.ErrDimensionMismatch, name, dims, space.Dims)
 		}
-		hnsw = space.Dims <= MaxIndexedDims
+		ext := names(extSchema)
 		if dims != 0 {
-			return nil
+			hnsw, err = indexValid(ctx, tx, s.ident(name+"_hnsw"))
+			return err
 		}
 		// Identifiers are quoted by pgx.Identifier; the only numbers are
 		// validated ints. DDL takes no parameters.
@@ -389,15 +440,15 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 				bot_id text NOT NULL DEFAULT '',
 				source_id text NOT NULL DEFAULT '',
 				document_id text NOT NULL DEFAULT '',
-				embedding vector(%d) NOT NULL,
-				PRIMARY KEY (tenant_id, id))`, table, space.Dims),
+				embedding %s(%d) NOT NULL,
+				PRIMARY KEY (tenant_id, id))`, table, ext.vector, space.Dims),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, bot_id)", pgx.Identifier{name + "_bot"}.Sanitize(), table),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, source_id)", pgx.Identifier{name + "_src"}.Sanitize(), table),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, document_id)", pgx.Identifier{name + "_doc"}.Sanitize(), table),
 		}
-		if hnsw {
-			stmts = append(stmts, fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)",
-				pgx.Identifier{name + "_hnsw"}.Sanitize(), table, s.opts.M, s.opts.EfConstruction))
+		if space.Dims <= MaxIndexedDims && !s.opts.DeferIndex {
+			stmts = append(stmts, s.indexDDL(name, table, ext, ""))
+			hnsw = true
 		}
 		for _, q := range stmts {
 			if _, err := tx.Exec(ctx, q); err != nil {
@@ -416,9 +467,14 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 	}
 	s.space = space
 	s.table = table
+	s.name = name
 	s.version = version
 	s.iterative = versionAtLeast(version, 0, 8)
 	s.hnsw = hnsw
+	s.ext = names(extSchema)
+	s.vecOID = vecOID
+	s.noCopy = s.opts.NoCopy || strings.Contains(serverVersion, "PGlite")
+	s.sizes.clear()
 	s.log.Debug("pgvector: init", "table", name, "dims", space.Dims, "pgvector", version, "iterative_scan", s.iterative)
 	return nil
 }
@@ -545,8 +601,17 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 			uniq = append(uniq, r)
 		}
 	}
+	if len(uniq) >= copyMin && s.useCopy() {
+		err := s.copyUpsert(ctx, table, uniq)
+		if err == nil || !copyUnsupported(err) {
+			s.sizes.forget(uniq)
+			return s.wrap(ctx, "upsert", err)
+		}
+		s.noCopyNow(err)
+	}
+	defer s.sizes.forget(uniq)
 	q := "INSERT INTO " + table + ` (tenant_id, id, bot_id, source_id, document_id, embedding)
-		SELECT t, i, b, s, d, e::vector FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, i, b, s, d, e)
+		SELECT t, i, b, s, d, e::` + s.ext.vector + ` FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, i, b, s, d, e)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET bot_id = EXCLUDED.bot_id, source_id = EXCLUDED.source_id,
 			document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding`
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -607,6 +672,7 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	}
 	w, args := where(f, 1)
 	_, err = s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...)
+	s.sizes.forgetTenant(f.TenantID)
 	return s.wrap(ctx, "delete", err)
 }
 
@@ -635,7 +701,7 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 		norm += float64(x) * float64(x)
 	}
 	s.mu.RLock()
-	iterative, hnsw := s.iterative, s.hnsw
+	iterative, hnsw, ext := s.iterative, s.hnsw, s.ext
 	s.mu.RUnlock()
 
 	vec := pgv.NewVector(q.Vector).String()
@@ -644,13 +710,11 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		exact := !hnsw || norm == 0
 		if !exact && s.opts.ExactThreshold >= 0 {
-			// How many rows the filter leaves, counted up to the threshold.
-			var n int
-			cq := "SELECT count(*) FROM (SELECT 1 FROM " + table + " WHERE " + w + " LIMIT $1) AS f"
-			if err := tx.QueryRow(ctx, cq, append([]any{s.opts.ExactThreshold + 1}, fargs...)...).Scan(&n); err != nil {
+			small, err := s.smallFilter(ctx, tx, table, q.Filter, w, fargs)
+			if err != nil {
 				return err
 			}
-			exact = n <= s.opts.ExactThreshold
+			exact = small
 		}
 		args := append([]any{vec}, fargs...)
 		args = append(args, q.TopK)
@@ -659,7 +723,7 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 		if exact {
 			// Materialized: the planner cannot use the HNSW index. NaN (a
 			// zero vector) ranks as distance 1, score 0.
-			sq = "WITH c AS MATERIALIZED (SELECT id, coalesce(nullif(embedding <=> $1::vector, 'NaN'::float8), 1) AS d FROM " +
+			sq = "WITH c AS MATERIALIZED (SELECT id, coalesce(nullif(embedding " + ext.cosine + " $1::" + ext.vector + ", 'NaN'::float8), 1) AS d FROM " +
 				table + " WHERE " + w + ") SELECT id, d FROM c ORDER BY d, id LIMIT " + limit
 		} else {
 			ef := max(s.opts.EfSearch, min(q.TopK, 1000))
@@ -670,7 +734,8 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 			if _, err := tx.Exec(ctx, set, strconv.Itoa(ef)); err != nil {
 				return err
 			}
-			sq = "SELECT id, embedding <=> $1::vector AS d FROM " + table + " WHERE " + w + " ORDER BY embedding <=> $1::vector LIMIT " + limit
+			dist := "embedding " + ext.cosine + " $1::" + ext.vector
+			sq = "SELECT id, " + dist + " AS d FROM " + table + " WHERE " + w + " ORDER BY " + dist + " LIMIT " + limit
 		}
 		s.log.Debug("pgvector: search", "exact", exact, "iterative", iterative && !exact, "top_k", q.TopK)
 		rows, err := tx.Query(ctx, sq, args...)
