@@ -262,7 +262,7 @@ func (c *sizeCache) forgetTenant(tenant string) {
 func filterKey(f vectorstore.Filter) string {
 	var b strings.Builder
 	b.WriteString(f.BotID)
-	for _, l := range [][]string{f.SourceIDs, f.DocumentIDs} {
+	for _, l := range [][]string{f.SourceIDs, f.DocumentIDs, f.IDs} {
 		b.WriteByte(0)
 		for _, id := range l {
 			b.WriteString(id)

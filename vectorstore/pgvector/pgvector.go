@@ -667,12 +667,12 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if err := vectorstore.ValidateFilter(f); err != nil {
 		return fmt.Errorf("pgvector: delete: %w", err)
 	}
+	defer s.sizes.forgetTenant(f.TenantID)
 	if len(f.IDs) > deleteBatch {
 		return s.deleteIDs(ctx, table, f)
 	}
 	w, args := where(f, 1)
 	_, err = s.pool.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...)
-	s.sizes.forgetTenant(f.TenantID)
 	return s.wrap(ctx, "delete", err)
 }
 
