@@ -86,11 +86,16 @@ func (s *Store) BuildIndex(ctx context.Context) error {
 	s.mu.RUnlock()
 	index := s.ident(name + "_hnsw")
 	exists, valid, err := indexState(ctx, s.pool, index)
-	if err == nil && exists && !valid {
-		_, err = s.pool.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+index, pgx.QueryExecModeSimpleProtocol)
-	}
 	if err == nil && !valid {
-		_, err = s.pool.Exec(ctx, s.indexDDL(name, table, ext, "CONCURRENTLY"), pgx.QueryExecModeSimpleProtocol)
+		err = s.maintenance(ctx, func(conn *pgx.Conn) error {
+			if exists {
+				if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+index, pgx.QueryExecModeSimpleProtocol); err != nil {
+					return err
+				}
+			}
+			_, err := conn.Exec(ctx, s.indexDDL(name, table, ext, "CONCURRENTLY"), pgx.QueryExecModeSimpleProtocol)
+			return err
+		})
 	}
 	if err != nil {
 		return s.wrap(ctx, "build index", err)
@@ -115,8 +120,35 @@ func (s *Store) Reindex(ctx context.Context) error {
 	if !hnsw {
 		return nil
 	}
-	_, err = s.pool.Exec(ctx, "REINDEX INDEX CONCURRENTLY "+s.ident(name+"_hnsw"), pgx.QueryExecModeSimpleProtocol)
+	err = s.maintenance(ctx, func(conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, "REINDEX INDEX CONCURRENTLY "+s.ident(name+"_hnsw"), pgx.QueryExecModeSimpleProtocol)
+		return err
+	})
 	return s.wrap(ctx, "reindex", err)
+}
+
+// maintenance runs f on one connection of the pool, with
+// Options.MaintenanceWorkMem set for the session (and reset after) when
+// given. CONCURRENTLY cannot run in a transaction, so SET LOCAL cannot
+// scope it.
+func (s *Store) maintenance(ctx context.Context, f func(conn *pgx.Conn) error) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	mem := s.opts.MaintenanceWorkMem
+	if mem != "" {
+		if _, err := conn.Exec(ctx, "SELECT set_config('maintenance_work_mem', $1, false)", mem); err != nil {
+			return err
+		}
+		defer func() {
+			if _, err := conn.Exec(context.WithoutCancel(ctx), "RESET maintenance_work_mem", pgx.QueryExecModeSimpleProtocol); err != nil {
+				conn.Conn().Close(context.WithoutCancel(ctx)) // do not hand the setting back to the pool
+			}
+		}()
+	}
+	return f(conn.Conn())
 }
 
 func (s *Store) useCopy() bool {

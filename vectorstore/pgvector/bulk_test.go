@@ -80,7 +80,7 @@ func TestBulkUpsert(t *testing.T) {
 func TestDeferIndex(t *testing.T) {
 	e := newEnv(t, 2)
 	ctx := t.Context()
-	st := e.store(t, pgvector.Options{DeferIndex: true, ExactThreshold: -1})
+	st := e.store(t, pgvector.Options{DeferIndex: true, ExactThreshold: -1, MaintenanceWorkMem: "64MB"})
 	require.NoError(t, st.Init(ctx, vectorstore.Space{Model: "deferred", Dims: 8}))
 	index := pgx.Identifier{e.schema, st.TableName("deferred") + "_hnsw"}.Sanitize()
 	var exists bool

@@ -199,6 +199,12 @@ type Options struct {
 	// NoCopy turns off bulk upserts through COPY (see Upsert): for poolers
 	// or proxies that do not carry COPY. PGlite is detected at Init.
 	NoCopy bool
+	// MaintenanceWorkMem, when set (like "1GB"; digits and kB, MB or GB),
+	// is the maintenance_work_mem BuildIndex and Reindex run with. HNSW
+	// builds many times slower once its graph outgrows it (pgvector then
+	// notes "hnsw graph no longer fits into maintenance_work_mem"); the
+	// server default is 64MB, about 30,000 vectors of 384 dimensions.
+	MaintenanceWorkMem string
 }
 
 // Store is a vectorstore.VectorStore on PostgreSQL + pgvector. It is safe
@@ -224,7 +230,10 @@ type Store struct {
 	sizes sizeCache
 }
 
-var prefixRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,19}$`)
+var (
+	prefixRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,19}$`)
+	memRE    = regexp.MustCompile(`^[0-9]{1,9}(kB|MB|GB)$`)
+)
 
 // New returns a Store using pool, which the caller keeps: Close does not
 // close it. It validates opts but does not touch the database; Init does.
@@ -265,6 +274,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	}
 	if opts.ExactThreshold < -1 {
 		v.Add("exact_threshold", "must be -1 or more")
+	}
+	if opts.MaintenanceWorkMem != "" && !memRE.MatchString(opts.MaintenanceWorkMem) {
+		v.Add("maintenance_work_mem", "must be digits followed by kB, MB or GB")
 	}
 	if len(opts.Schema) > 63 || strings.ContainsRune(opts.Schema, 0) {
 		v.Add("schema", "must be a PostgreSQL identifier of at most 63 bytes")

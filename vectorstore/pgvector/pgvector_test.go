@@ -74,6 +74,7 @@ func TestOptionsValidated(t *testing.T) {
 		{M: 16, EfConstruction: 8},
 		{EfSearch: 5000},
 		{ExactThreshold: -2},
+		{MaintenanceWorkMem: "lots"},
 	} {
 		_, err := pgvector.New(t.Context(), e.pool, o)
 		require.ErrorIs(t, err, record.ErrInvalidInput, "%+v", o)
