@@ -336,49 +336,11 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 	}
 	ctx, lsp := h.c.stage(ctx, "search.load")
 	defer lsp.End()
-	ids := make([]string, len(cands))
-	for i, c := range cands {
-		ids[i] = c.id
-	}
-	chunks, err := h.c.store.GetChunks(ctx, tenantID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("minirag: search: load chunks: %w", err)
-	}
-	byID := make(map[string]*record.Chunk, len(chunks))
-	for i := range chunks {
-		byID[chunks[i].ID] = &chunks[i]
-	}
 	// A bot with a reranker reranks its top fused candidates: that many
 	// are loaded, then cut to TopK by the reranker (rerank.go).
-	keep := max(req.TopK, rerankTopN(bot))
-	out := make([]SearchResult, 0, keep)
-	docIDs := make([]string, 0, keep)
-	for _, c := range cands {
-		ch, ok := byID[c.id]
-		// A vector whose chunk is gone, or (defensively) a chunk outside
-		// the bot or the sources asked for, is left out.
-		if !ok || ch.BotID != bot.ID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) {
-			continue
-		}
-		r := SearchResult{
-			ChunkID: ch.ID, DocumentID: ch.DocumentID, SourceID: ch.SourceID, Text: ch.Text,
-			Ordinal: ch.Ordinal, Start: ch.Start, End: ch.End, HeadingPath: ch.HeadingPath,
-			Score: c.score, DenseScore: c.dense, DenseRank: c.dRank, LexicalScore: c.lex, LexicalRank: c.lRank,
-			FoundBy: make([]string, 0, 2),
-		}
-		if c.dRank > 0 {
-			r.FoundBy = append(r.FoundBy, FoundByDense)
-		}
-		if c.lRank > 0 {
-			r.FoundBy = append(r.FoundBy, FoundByLexical)
-		}
-		out = append(out, r)
-		if !slices.Contains(docIDs, ch.DocumentID) {
-			docIDs = append(docIDs, ch.DocumentID)
-		}
-		if len(out) == keep {
-			break
-		}
+	out, docIDs, err := h.hydrate(ctx, tenantID, bot.ID, req, cands, max(req.TopK, rerankTopN(bot)))
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		return out, nil
@@ -547,4 +509,58 @@ func minMax(x, lo, hi float64) float64 {
 		return 1
 	}
 	return (x - lo) / (hi - lo)
+}
+
+// hydrate loads the chunks of the fused candidates, best first, and
+// returns the first keep of them that exist and are in the bot (and
+// sources) asked for, with their documents' IDs. It loads only as many
+// chunks as it may return, by primary key: a page of the missing count
+// plus a few spare, then more only when some were left out (a vector whose
+// chunk is gone, or, defensively, a chunk outside the bot or the sources).
+func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req SearchRequest, cands []candidate, keep int) ([]SearchResult, []string, error) {
+	out := make([]SearchResult, 0, keep)
+	docIDs := make([]string, 0, keep)
+	ids := make([]string, 0, keep+4)
+	for next := 0; next < len(cands) && len(out) < keep; {
+		page := cands[next:min(len(cands), next+keep-len(out)+4)]
+		next += len(page)
+		ids = ids[:0]
+		for _, c := range page {
+			ids = append(ids, c.id)
+		}
+		chunks, err := h.c.store.GetChunks(ctx, tenantID, ids)
+		if err != nil {
+			return nil, nil, fmt.Errorf("minirag: search: load chunks: %w", err)
+		}
+		byID := make(map[string]*record.Chunk, len(chunks))
+		for i := range chunks {
+			byID[chunks[i].ID] = &chunks[i]
+		}
+		for _, c := range page {
+			ch, ok := byID[c.id]
+			if !ok || ch.BotID != botID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) {
+				continue
+			}
+			r := SearchResult{
+				ChunkID: ch.ID, DocumentID: ch.DocumentID, SourceID: ch.SourceID, Text: ch.Text,
+				Ordinal: ch.Ordinal, Start: ch.Start, End: ch.End, HeadingPath: ch.HeadingPath,
+				Score: c.score, DenseScore: c.dense, DenseRank: c.dRank, LexicalScore: c.lex, LexicalRank: c.lRank,
+				FoundBy: make([]string, 0, 2),
+			}
+			if c.dRank > 0 {
+				r.FoundBy = append(r.FoundBy, FoundByDense)
+			}
+			if c.lRank > 0 {
+				r.FoundBy = append(r.FoundBy, FoundByLexical)
+			}
+			out = append(out, r)
+			if !slices.Contains(docIDs, ch.DocumentID) {
+				docIDs = append(docIDs, ch.DocumentID)
+			}
+			if len(out) == keep {
+				break
+			}
+		}
+	}
+	return out, docIDs, nil
 }
