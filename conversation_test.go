@@ -461,3 +461,59 @@ func newAskEnvWith(t *testing.T, p BotParams, mod func(*Config)) *askEnv {
 	}
 	return a
 }
+
+// semantic hides the hashing embedder's Lexical method, so that it is
+// metered as a model embedder would be.
+type semantic struct{ e *hashing.Embedder }
+
+func (s semantic) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	return s.e.Embed(ctx, texts)
+}
+func (s semantic) Dimensions() int { return s.e.Dimensions() }
+func (s semantic) Model() string   { return "semantic-test" }
+
+func TestUsageMetersEmbeddings(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		vs, err := local.Open(t.TempDir(), local.WithSync(false))
+		require.NoError(t, err)
+		emb, err := hashing.New(hashing.Config{Dimensions: 64})
+		require.NoError(t, err)
+		c.VectorStore, c.Embedder = vs, semantic{emb}
+	})
+	boot := e.bootstrap(t, "acme")
+	h := e.c.Tenant(boot.Tenant.ID)
+	bot, err := h.CreateBot(e.ctx, BotParams{Name: "b", ExtractiveFallback: true})
+	require.NoError(t, err)
+	src, err := h.CreateSource(e.ctx, SourceParams{BotID: bot.ID, Name: "s", Type: SourceText, Config: loader.TextConfig{Content: askDocs[1].text}})
+	require.NoError(t, err)
+	_, err = h.Ingest(e.ctx, src.ID, IngestOptions{})
+	require.NoError(t, err)
+	rep, err := h.Usage(e.ctx, UsageRequest{GroupBy: []string{GroupByKind, GroupByModel, GroupByBot}})
+	require.NoError(t, err)
+	require.Len(t, rep.Groups, 1)
+	g := rep.Groups[0]
+	assert.Equal(t, UsageEmbed, g.Kind)
+	assert.Equal(t, "semantic-test", g.Model)
+	assert.Equal(t, bot.ID, g.BotID)
+	assert.EqualValues(t, 1, g.Requests)
+	ingested := g.InputTokens
+	assert.Positive(t, ingested)
+
+	_, err = h.Search(e.ctx, SearchRequest{BotID: bot.ID, Query: "retention days", Mode: SearchDense})
+	require.NoError(t, err)
+	rep, err = h.Usage(e.ctx, UsageRequest{GroupBy: []string{GroupByKind}})
+	require.NoError(t, err)
+	require.Len(t, rep.Groups, 1)
+	assert.EqualValues(t, 2, rep.Groups[0].Requests, "the query's embedding is metered too")
+	assert.Greater(t, rep.Groups[0].InputTokens, ingested, "the query's tokens are added")
+
+	// Only admins read usage; bad periods and groups are bad input.
+	_, err = h.Usage(e.ctx, UsageRequest{GroupBy: []string{"tenant"}})
+	requireField(t, err, "group_by[0]")
+	_, err = h.Usage(e.ctx, UsageRequest{From: e.clock.Now(), To: e.clock.Now().AddDate(0, 0, -1)})
+	requireField(t, err, "to")
+	tok, err := h.CreateAPIToken(e.ctx, CreateAPITokenParams{Name: "q", Scopes: []Scope{ScopeQuery}})
+	require.NoError(t, err)
+	_, err = e.scoped(t, tok.Plaintext).Usage(e.ctx, UsageRequest{})
+	require.ErrorIs(t, err, ErrForbidden)
+}

@@ -817,6 +817,9 @@ func (r *ingestRun) embed(ctx context.Context, b embedBatch) {
 			}
 		}
 	}
+	if err == nil {
+		r.meterEmbed(ctx, b) // usage.go
+	}
 	var finished []*docWork
 	r.mu.Lock()
 	for i, ref := range b.refs {

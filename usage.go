@@ -74,7 +74,7 @@ type UsageReport struct {
 // Usage reports the tenant's metered use (tokens in and out, requests) of
 // a period, grouped as asked, for billing dashboards. Every model call of
 // Ask (the answer, a follow-up rewrite), every rerank and every embedding
-// call of a semantic embedder (query and ingestion; the offline hashing
+// call of a semantic embedder (queries and ingestion; the offline hashing
 // embedder costs nothing and is not metered) is counted per tenant, bot,
 // model, kind and UTC day: tokens as the provider reported them, else
 // counted with the cl100k_base tokenizer. Needs the admin scope.
@@ -196,5 +196,24 @@ func (c *Client) meterEmbedding(ctx context.Context, tenantID, botID string, tex
 		n += tok.Count(t)
 	}
 	c.recordUsage(ctx, record.Usage{TenantID: tenantID, BotID: botID, Model: c.emb.Model(), Kind: UsageEmbed,
+		Requests: 1, InputTokens: int64(n)})
+}
+
+// meterEmbed records an embedding call of ingestion: the batch's tokens as
+// the chunker counted them (the tokenizer's count when it did not),
+// unless the embedder is lexical.
+func (r *ingestRun) meterEmbed(ctx context.Context, b embedBatch) {
+	if r.c.emb == nil || isLexicalEmbedder(r.c.emb) {
+		return
+	}
+	n := 0
+	for _, ref := range b.refs {
+		n += ref.w.pieces[ref.i].Tokens
+	}
+	if n == 0 {
+		r.c.meterEmbedding(ctx, r.src.TenantID, r.src.BotID, b.texts)
+		return
+	}
+	r.c.recordUsage(ctx, record.Usage{TenantID: r.src.TenantID, BotID: r.src.BotID, Model: r.c.emb.Model(), Kind: UsageEmbed,
 		Requests: 1, InputTokens: int64(n)})
 }
