@@ -47,7 +47,9 @@ func quotaClient(t *testing.T, ctx context.Context, schema string, now time.Time
 	emb, err := hashing.New(hashing.Config{Dimensions: 64})
 	require.NoError(t, err)
 	c, err := minirag.New(minirag.Config{Storage: st, Embedder: emb, Now: func() time.Time { return now },
-		Quotas: func(context.Context, string) (minirag.Quota, error) { return minirag.Quota{RequestsPerMinute: mqLimit}, nil }})
+		Quotas: func(context.Context, string) (minirag.Quota, error) {
+			return minirag.Quota{RequestsPerMinute: mqLimit}, nil
+		}})
 	require.NoError(t, err)
 	return c
 }
