@@ -42,8 +42,9 @@ const maxNameLen = 200
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{1,61})[a-z0-9]$`)
 
 // CreateTenant creates, in one transaction, a tenant, its owner user and an
-// admin API token for that user (the original platform's POST /v1/tenants).
-// A slug already taken is ErrConflict.
+// admin API token for that user (what POST /v1/tenants does in
+// examples/httpserver, as in the Python platform this module is the Go
+// form of). A slug already taken is ErrConflict.
 func (c *Client) CreateTenant(ctx context.Context, p CreateTenantParams) (TenantBootstrap, error) {
 	var v record.ValidationError
 	name := strings.TrimSpace(p.Name)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (s *server) ingest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/jobs/"+job.ID)
-	writeJSON(w, http.StatusAccepted, job)
+	writeJSON(w, http.StatusAccepted, showJob(job))
 }
 
 func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
@@ -57,7 +58,7 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, job)
+	writeJSON(w, http.StatusOK, showJob(job))
 }
 
 func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +67,23 @@ func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list(jobs))
+	out := make([]jobBody, len(jobs))
+	for i, j := range jobs {
+		out[i] = showJob(j)
+	}
+	writeJSON(w, http.StatusOK, list(out))
+}
+
+// jobBody is a job as the API shows it: max_attempts is the number of runs
+// the job gets, the worker's default (minirag.DefaultMaxAttempts: this
+// server's worker keeps it) when the job sets none, not the stored 0.
+type jobBody struct {
+	minirag.Job
+	MaxAttempts int `json:"max_attempts"`
+}
+
+func showJob(j minirag.Job) jobBody {
+	return jobBody{Job: j, MaxAttempts: cmp.Or(j.MaxAttempts, minirag.DefaultMaxAttempts)}
 }
 
 // searchBody is the body of POST /v1/bot-profiles/{id}/search.
@@ -194,11 +211,7 @@ func (s *server) chatSSE(w http.ResponseWriter, r *http.Request, h *minirag.Tena
 				s.fail(w, r, err)
 				return
 			}
-			e := toAPIError(err)
-			if e.status == http.StatusInternalServerError {
-				s.fail(noWriter{}, r, err) // log it
-			}
-			send("error", errorJSON(e))
+			send("error", errorJSON(s.logFailure(r, err)))
 			return
 		}
 		if !started {
@@ -215,10 +228,3 @@ func (s *server) chatSSE(w http.ResponseWriter, r *http.Request, h *minirag.Tena
 		}
 	}
 }
-
-// noWriter discards an answer (used to log through fail).
-type noWriter struct{}
-
-func (noWriter) Header() http.Header         { return http.Header{} }
-func (noWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (noWriter) WriteHeader(int)             {}

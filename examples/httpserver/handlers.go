@@ -140,7 +140,8 @@ func (s *server) deleteBot(w http.ResponseWriter, r *http.Request) {
 // --- sources
 
 // sourceBody is a source as the API shows it: the SDK's record, with its
-// bot also under the original platform's name.
+// bot also under the name the Python MiniRAG platform's API gives it
+// (bot_profile_id).
 type sourceBody struct {
 	minirag.Source
 	BotProfileID string `json:"bot_profile_id"`

@@ -1,5 +1,5 @@
-// Command httpserver is a REST host on top of MiniRAG: the original
-// platform's HTTP API (tenants, API tokens, bot profiles, sources,
+// Command httpserver is a REST host on top of MiniRAG: the HTTP API of
+// the Python MiniRAG platform this module is the Go form of (tenants, API tokens, bot profiles, sources,
 // ingestion, search and chat with Server-Sent Events) served by net/http,
 // with an ingestion Worker draining the job queue in the same process.
 //

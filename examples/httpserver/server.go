@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,22 +64,22 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 
 	api := http.NewServeMux()
 	api.HandleFunc("GET /v1/tenants/me", s.getTenant)
-	api.HandleFunc("POST /v1/api-tokens", s.createToken)
+	api.HandleFunc("POST /v1/api-tokens", s.admin(s.createToken))
 	api.HandleFunc("GET /v1/api-tokens", s.listTokens)
 	api.HandleFunc("DELETE /v1/api-tokens/{id}", s.revokeToken)
-	api.HandleFunc("POST /v1/bot-profiles", s.createBot)
+	api.HandleFunc("POST /v1/bot-profiles", s.admin(s.createBot))
 	api.HandleFunc("GET /v1/bot-profiles", s.listBots)
 	api.HandleFunc("GET /v1/bot-profiles/{id}", s.getBot)
-	api.HandleFunc("PATCH /v1/bot-profiles/{id}", s.updateBot)
+	api.HandleFunc("PATCH /v1/bot-profiles/{id}", s.admin(s.updateBot))
 	api.HandleFunc("DELETE /v1/bot-profiles/{id}", s.deleteBot)
-	api.HandleFunc("POST /v1/bot-profiles/{id}/search", s.search)
-	api.HandleFunc("POST /v1/bot-profiles/{id}/chat", s.chat)
-	api.HandleFunc("POST /v1/sources", s.createSource)
+	api.HandleFunc("POST /v1/bot-profiles/{id}/search", s.botScope(s.search))
+	api.HandleFunc("POST /v1/bot-profiles/{id}/chat", s.botScope(s.chat))
+	api.HandleFunc("POST /v1/sources", s.admin(s.createSource))
 	api.HandleFunc("GET /v1/sources", s.listSources)
 	api.HandleFunc("GET /v1/sources/{id}", s.getSource)
-	api.HandleFunc("PATCH /v1/sources/{id}", s.updateSource)
+	api.HandleFunc("PATCH /v1/sources/{id}", s.admin(s.updateSource))
 	api.HandleFunc("DELETE /v1/sources/{id}", s.deleteSource)
-	api.HandleFunc("POST /v1/sources/{id}/ingest", s.ingest)
+	api.HandleFunc("POST /v1/sources/{id}/ingest", s.admin(s.ingest))
 	api.HandleFunc("GET /v1/jobs", s.listJobs)
 	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	s.conversationRoutes(api) // conversations.go
@@ -85,11 +89,76 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	root.Handle("/v1/", s.authenticate(api))
-	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, apiError{status: http.StatusNotFound, code: "not_found", msg: "no such route"})
+	root.Handle("/v1/", s.authenticate(jsonFallback(api)))
+	return jsonFallback(root)
+}
+
+// jsonFallback serves mux, writing its own answers for a request no route
+// takes (404 page not found, 405 method not allowed, plain text) as this
+// API's JSON errors, the Allow header of a 405 kept.
+func jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := &headerRecorder{h: http.Header{}}
+		mux.ServeHTTP(rec, r) // the mux's own 404, 405 or redirect
+		switch rec.status {
+		case http.StatusNotFound:
+			writeError(w, apiError{status: http.StatusNotFound, code: "not_found", msg: "no such route"})
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.h.Get("Allow"))
+			writeError(w, apiError{status: http.StatusMethodNotAllowed, code: "method_not_allowed", msg: "method not allowed on this route"})
+		default:
+			mux.ServeHTTP(w, r) // a redirect to the clean path
+		}
 	})
-	return root
+}
+
+// headerRecorder keeps the status and headers of an answer, not its body.
+type headerRecorder struct {
+	h      http.Header
+	status int
+}
+
+func (r *headerRecorder) Header() http.Header         { return r.h }
+func (r *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (r *headerRecorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+}
+
+// admin answers 403 before reading the body when the caller lacks the
+// admin scope, so that a query token learns nothing from validation.
+func (s *server) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if p, _ := minirag.PrincipalFromContext(r.Context()); !p.HasScope(minirag.ScopeAdmin) {
+			s.fail(w, r, apiError{status: http.StatusForbidden, code: "forbidden", msg: "the admin scope is required"})
+			return
+		}
+		next(w, r)
+	}
+}
+
+// botScope answers 403 before reading the body when the caller may not
+// search or ask the bot of the path (as TenantHandle checks it: the admin
+// scope, or the query scope allowing the bot).
+func (s *server) botScope(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, _ := minirag.PrincipalFromContext(r.Context())
+		switch {
+		case p.HasScope(minirag.ScopeAdmin):
+		case !p.HasScope(minirag.ScopeQuery):
+			s.fail(w, r, apiError{status: http.StatusForbidden, code: "forbidden", msg: "the query scope is required"})
+			return
+		case len(p.BotIDs) > 0 && !slices.Contains(p.BotIDs, r.PathValue("id")):
+			s.fail(w, r, apiError{status: http.StatusForbidden, code: "forbidden", msg: "the token does not allow this bot"})
+			return
+		}
+		next(w, r)
+	}
 }
 
 // authenticate runs minirag's Middleware in front of next, its error
@@ -151,7 +220,10 @@ var codes = map[int]string{
 }
 
 // toAPIError maps an SDK error to its status, code, message and fields.
-// The message of an unexpected error is not shown (it is logged).
+// The message is written for the client: what went wrong, never the
+// chain of operations, adapter names, host paths or driver text the SDK's
+// error holds (fail logs that). A 404 reads "not found" here; fail names
+// the object ("bot not found").
 func toAPIError(err error) apiError {
 	var ae apiError
 	if errors.As(err, &ae) {
@@ -170,12 +242,111 @@ func toAPIError(err error) apiError {
 	if !ok {
 		return apiError{status: http.StatusInternalServerError, code: "internal", msg: "internal error"}
 	}
-	e := apiError{status: status, code: code, msg: strings.TrimPrefix(err.Error(), "minirag: ")}
+	e := apiError{status: status, code: code, msg: publicMessage(status, err)}
 	var v *minirag.ValidationError
 	if errors.As(err, &v) {
 		e.fields = v.Fields
+		e.msg = strings.TrimPrefix(v.Error(), "minirag: ")
 	}
 	return e
+}
+
+// sentinels are the SDK's error values whose text ends the operation
+// chain of an error: what follows one is the SDK's explanation.
+var sentinels = map[int]error{
+	http.StatusUnauthorized:        minirag.ErrUnauthenticated,
+	http.StatusForbidden:           minirag.ErrForbidden,
+	http.StatusNotFound:            minirag.ErrNotFound,
+	http.StatusConflict:            minirag.ErrConflict,
+	http.StatusUnprocessableEntity: minirag.ErrInvalidInput,
+	http.StatusTooManyRequests:     minirag.ErrQuotaExceeded,
+}
+
+// publicMessage is the client's message for an SDK error of status.
+func publicMessage(status int, err error) string {
+	text := err.Error()
+	detail := ""
+	if s, ok := sentinels[status]; ok {
+		if i := strings.LastIndex(text, s.Error()); i >= 0 {
+			detail = strings.TrimPrefix(text[i+len(s.Error()):], ": ")
+		}
+	}
+	switch status {
+	case http.StatusNotFound:
+		return "not found"
+	case http.StatusConflict:
+		return conflictMessage(text, detail)
+	case http.StatusUnauthorized:
+		return "unauthenticated"
+	case 499:
+		return "the request was cancelled"
+	case http.StatusGatewayTimeout:
+		return "the request took too long"
+	}
+	// "forbidden: the admin scope is required", "invalid input: bot … has
+	// no model; configure it or set extractive_fallback": the SDK's own
+	// words after the sentinel.
+	name := "error"
+	if s, ok := sentinels[status]; ok {
+		name = strings.TrimPrefix(s.Error(), "minirag: ")
+	}
+	if detail != "" {
+		return name + ": " + detail
+	}
+	return name
+}
+
+// conflictMessage names the usual conflicts in words; adapters word a
+// duplicate differently (SQLite's column, PostgreSQL's constraint name).
+func conflictMessage(text, detail string) string {
+	switch t := strings.ToLower(text); {
+	case strings.Contains(t, "inactive"):
+		return "conflict: the bot is inactive"
+	case strings.Contains(t, "slug"):
+		return "conflict: a tenant with this slug already exists"
+	case strings.Contains(t, "email"):
+		return "conflict: a user with this email already exists in the tenant"
+	case strings.Contains(detail, "owner"):
+		return "conflict: " + detail
+	}
+	return "conflict with the current state"
+}
+
+// notFoundNouns are the objects an SDK error may say were not found, by
+// the word its text uses.
+var notFoundNouns = []struct{ word, noun string }{
+	{"message", "message"}, {"conversation", "conversation"}, {"bot", "bot"}, {"source", "source"},
+	{"job", "job"}, {"api token", "API token"}, {"user", "user"}, {"tenant", "tenant"},
+}
+
+// notFoundMessage is "<object> not found": the object the error's
+// operations name last before "not found", else the one the route names.
+func notFoundMessage(r *http.Request, err error) string {
+	text := strings.ToLower(err.Error())
+	if i := strings.LastIndex(text, minirag.ErrNotFound.Error()); i >= 0 {
+		text = text[:i]
+	}
+	best, at := "", -1
+	for _, n := range notFoundNouns {
+		if i := strings.LastIndex(text, n.word); i > at {
+			best, at = n.noun, i
+		}
+	}
+	if best == "" {
+		// The segment before the route's last wildcard: /v1/sources/{id}/ingest.
+		segs := strings.Split(r.Pattern, "/")
+		for i := len(segs) - 1; i > 0; i-- {
+			if strings.HasPrefix(segs[i], "{") {
+				best = strings.TrimSuffix(strings.ReplaceAll(segs[i-1], "bot-profiles", "bots"), "s")
+				best = strings.ReplaceAll(best, "api-token", "API token")
+				break
+			}
+		}
+	}
+	if best == "" {
+		return "not found"
+	}
+	return best + " not found"
 }
 
 func errorJSON(e apiError) errorBody {
@@ -192,13 +363,35 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, e.status, errorJSON(e))
 }
 
-// fail answers err, logging unexpected ones.
+// fail answers err and logs it with its full text (the SDK keeps secrets
+// out of error texts): at error level when the server failed (500), at
+// warning level when the bot's model provider did (502), at debug level
+// for the caller's mistakes (4xx), whose answer holds a short message
+// only.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if e := toAPIError(err); e.status == http.StatusInternalServerError {
-		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	e := s.logFailure(r, err)
+	if d, ok := minirag.RetryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 	}
-	writeError(w, err)
+	writeJSON(w, e.status, errorJSON(e))
+}
+
+// logFailure logs err as fail does and returns its answer.
+func (s *server) logFailure(r *http.Request, err error) apiError {
+	e := toAPIError(err)
+	if e.status == http.StatusNotFound && e.msg == "not found" {
+		e.msg = notFoundMessage(r, err)
+	}
+	level := slog.LevelDebug
+	switch {
+	case e.status == http.StatusInternalServerError:
+		level = slog.LevelError
+	case e.status >= 500 && e.status != http.StatusGatewayTimeout:
+		level = slog.LevelWarn
+	}
+	s.log.LogAttrs(r.Context(), level, "request failed",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", e.status), slog.String("error", err.Error()))
+	return e
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -217,7 +410,10 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "the body must be application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	// The body is kept (at most maxBodyBytes) to name the field of a bad
+	// time value, which encoding/json does not.
+	var body bytes.Buffer
+	dec := json.NewDecoder(io.TeeReader(http.MaxBytesReader(w, r.Body, maxBodyBytes), &body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	if err == nil {
@@ -233,8 +429,17 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		tooBig  *http.MaxBytesError
 		typeErr *json.UnmarshalTypeError
 		synErr  *json.SyntaxError
+		timeErr *time.ParseError
 	)
 	switch {
+	case errors.As(err, &timeErr):
+		const msg = "must be a time in RFC 3339 format, such as 2030-01-31T00:00:00Z"
+		field := badTimeField(body.Bytes(), dst)
+		if field == "" {
+			return apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: a time " + msg}
+		}
+		return apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: " + field + ": " + msg,
+			fields: []minirag.FieldError{{Field: field, Message: msg}}}
 	case errors.As(err, &tooBig):
 		return apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body must be at most %d bytes", maxBodyBytes)}
 	case errors.Is(err, io.EOF):
@@ -255,6 +460,54 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	default:
 		return apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: " + strings.TrimPrefix(err.Error(), "json: ")}
 	}
+}
+
+// badTimeField is the JSON name of the time field of dst (a pointer to a
+// struct) whose value in the object body is not an RFC 3339 time, or ""
+// when none is found.
+func badTimeField(body []byte, dst any) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return ""
+	}
+	for _, name := range timeFields(reflect.TypeOf(dst)) {
+		raw, ok := fields[name]
+		if !ok {
+			continue
+		}
+		var t *time.Time
+		if json.Unmarshal(raw, &t) != nil {
+			return name
+		}
+	}
+	return ""
+}
+
+// timeFields are the JSON names of the time.Time and *time.Time fields of
+// struct type t (or a pointer to one), embedded structs' included.
+func timeFields(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	timeType := reflect.TypeFor[time.Time]()
+	var out []string
+	for f := range t.Fields() {
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case ft == timeType && name != "-" && f.IsExported():
+			out = append(out, cmp.Or(name, f.Name))
+		case f.Anonymous && ft.Kind() == reflect.Struct:
+			out = append(out, timeFields(ft)...)
+		}
+	}
+	return out
 }
 
 // jsonKind names a Go kind as JSON does.
