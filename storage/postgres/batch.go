@@ -185,6 +185,7 @@ func (s *Store) PutDocuments(ctx context.Context, docs []storage.DocumentWithChu
 	if err != nil {
 		return nil, err
 	}
+	s.wrote(ctx, docs[0].Document.TenantID)
 	return out, nil
 }
 

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/minirag/minirag/record"
-	"github.com/minirag/minirag/storage"
 )
 
 // Sources.
@@ -136,6 +134,7 @@ func (s *Store) UpdateSource(ctx context.Context, src record.Source) error {
 	if !exists {
 		return fmt.Errorf("postgres: %s: %w", op, record.ErrNotFound)
 	}
+	defer s.wrote(ctx, src.TenantID)
 	return s.tx(ctx, op, func(tx *Store) error {
 		tag, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.sources SET bot_id = $3, name = $4, type = $5, config = $6::jsonb, updated_at = $7
 		WHERE tenant_id = $1 AND id = $2
@@ -181,7 +180,11 @@ func (s *Store) DeleteSource(ctx context.Context, tenantID, id string) error {
 	if err := begin(ctx, op, tenantID); err != nil {
 		return err
 	}
-	return s.exec(ctx, op, `DELETE FROM @.sources WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	if err := s.exec(ctx, op, `DELETE FROM @.sources WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
+		return err
+	}
+	s.wrote(ctx, tenantID)
+	return nil
 }
 
 // Documents.
@@ -315,6 +318,7 @@ func (s *Store) PutDocument(ctx context.Context, d record.Document, chunks []rec
 	if err != nil {
 		return record.Document{}, err
 	}
+	s.wrote(ctx, d.TenantID)
 	return out, nil
 }
 
@@ -363,7 +367,11 @@ func (s *Store) DeleteDocument(ctx context.Context, tenantID, id string) error {
 	if err := begin(ctx, op, tenantID); err != nil {
 		return err
 	}
-	return s.exec(ctx, op, `DELETE FROM @.documents WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	if err := s.exec(ctx, op, `DELETE FROM @.documents WHERE tenant_id = $1 AND id = $2`, tenantID, id); err != nil {
+		return err
+	}
+	s.wrote(ctx, tenantID)
+	return nil
 }
 
 const chunkCols = `id, tenant_id, bot_id, source_id, document_id, ordinal, text, token_count, start_offset, end_offset, heading_path`
@@ -433,59 +441,6 @@ func (s *Store) GetDocuments(ctx context.Context, tenantID string, ids []string)
 		return []record.Document{}, nil
 	}
 	return list(ctx, s, op, scanDoc, `SELECT `+docCols+` FROM @.documents WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id`, tenantID, ids)
-}
-
-// Lexical search.
-
-// SearchLexical ranks the tenant's chunks against q.Text, best first: the
-// words of q.Text, normalized by plainto_tsquery in q.Language, joined with
-// OR, ranked by ts_rank_cd over text (weight A) and document title
-// (weight B).
-func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]storage.LexicalMatch, error) {
-	const op = "search lexical"
-	if err := begin(ctx, op, q.TenantID); err != nil {
-		return nil, err
-	}
-	lang, ok, err := s.language(ctx, q.Language)
-	if err != nil {
-		return nil, wrapErr(ctx, op, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("postgres: %s: %w", op, record.Invalid("language", "is not a PostgreSQL text search configuration"))
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = DefaultLexicalLimit
-	}
-	if !hasWord(q.Text) {
-		return []storage.LexicalMatch{}, nil
-	}
-	// plainto_tsquery ANDs the normalized words; its output quotes every
-	// lexeme (no spaces inside), so " & " occurs only as the operator.
-	args := []any{lang, q.Text, q.TenantID}
-	where := "c.tenant_id = $3"
-	if q.BotID != "" {
-		args = append(args, q.BotID)
-		where += " AND c.bot_id = $" + strconv.Itoa(len(args))
-	}
-	if len(q.SourceIDs) > 0 {
-		args = append(args, q.SourceIDs)
-		where += " AND c.source_id = ANY($" + strconv.Itoa(len(args)) + "::text[])"
-	}
-	args = append(args, limit)
-	sq := `SELECT c.id, ts_rank_cd(c.tsv, q.query) AS score
-		FROM @.chunks c,
-			(SELECT replace(plainto_tsquery($1::regconfig, $2)::text, ' & ', ' | ')::tsquery AS query) q
-		WHERE ` + where + ` AND c.tsv @@ q.query
-		ORDER BY score DESC, c.id
-		LIMIT $` + strconv.Itoa(len(args))
-	return list(ctx, s, op, func(r pgx.Row) (storage.LexicalMatch, error) {
-		var m storage.LexicalMatch
-		var score float32
-		err := r.Scan(&m.ChunkID, &score)
-		m.Score = float64(score)
-		return m, err
-	}, sq, args...)
 }
 
 // hasWord reports whether text has a letter or digit (else no query can

@@ -83,6 +83,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -109,6 +110,7 @@ type Option func(*options)
 type options struct {
 	schema string
 	logger *slog.Logger
+	bm25   BM25
 }
 
 // WithSchema keeps every table in schema (created if missing). It must be a
@@ -139,6 +141,8 @@ type Store struct {
 	schema   string
 	log      *slog.Logger
 	langs    *sync.Map // language name -> bool (exists in pg_ts_config)
+	bm25     BM25
+	writes   *atomic.Int64 // chunk writes outside a transaction (see wrote)
 }
 
 var langRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
@@ -160,7 +164,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Store{pool: pool, q: pool, schema: o.schema, log: log, langs: &sync.Map{}}
+	s := &Store{pool: pool, q: pool, schema: o.schema, log: log, langs: &sync.Map{}, bm25: o.bm25.withDefaults(), writes: new(atomic.Int64)}
 	if o.schema != "" {
 		s.prefix = pgx.Identifier{o.schema}.Sanitize() + "."
 	}
