@@ -57,7 +57,7 @@ const (
 	// candidateBudget is how many chunks the first candidate query may
 	// read from the GIN index: the rarest terms whose document
 	// frequencies add up to it (at least one term).
-	candidateBudget = 4000
+	candidateBudget = 500
 	// maxCandidates bounds the chunks one candidate query scores, whatever
 	// the terms (a query of only very common terms).
 	maxCandidates = 50000
@@ -273,7 +273,7 @@ func (s *Store) lexScore(ctx context.Context, q storage.LexicalQuery, terms []le
 			score.WriteString(" + ")
 		}
 		args = append(args, tsqueryLexeme(t.lexeme))
-		fmt.Fprintf(&score, "%s * (1 - c.k / (ts_rank_cd('{0,0,0.5,1}'::real[], c.v, $%d::tsquery, 0) + c.k))",
+		fmt.Fprintf(&score, "CASE WHEN c.v @@ $%[2]d::tsquery THEN %[1]s * (1 - c.k / (ts_rank_cd('{0,0,0.5,1}'::real[], c.v, $%[2]d::tsquery, 0) + c.k)) ELSE 0 END",
 			strconv.FormatFloat(t.idf*(p.K1+1), 'g', -1, 64), len(args))
 	}
 	args = append(args, limit)
