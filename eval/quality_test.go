@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minirag/minirag"
+	"github.com/minirag/minirag/internal/testsvc"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/storage/sqlite"
 )
@@ -125,4 +126,61 @@ func TestRetrievalQuality(t *testing.T) {
 			t.Logf("hybrid vs lexical per question: better %d, worse %d, same %d", better, worse, same)
 		}
 	})
+
+	// The PostgreSQL stacks on the same corpus, questions and embedder:
+	// lexical and hybrid MRR@10 at most parityTolerance below SQLite's.
+	t.Run("postgres parity", func(t *testing.T) {
+		reps := []StackReport{{Stack: StackSQLiteLocal, Report: rep}}
+		for _, stack := range []Stack{StackPostgresLocal, StackPostgresPGVector} {
+			t.Run(string(stack), func(t *testing.T) {
+				pr := stackReport(t, stack, qs)
+				reps = append(reps, StackReport{Stack: stack, Report: pr})
+				for _, m := range []minirag.SearchMode{minirag.SearchLexical, minirag.SearchHybrid} {
+					want, _ := rep.Mode(m)
+					got, _ := pr.Mode(m)
+					if got.Document.MRR10 < want.Document.MRR10-parityTolerance {
+						t.Errorf("%s %s: document MRR@10 %.3f, more than %.2f below SQLite's %.3f",
+							stack, m, got.Document.MRR10, parityTolerance, want.Document.MRR10)
+					}
+				}
+			})
+		}
+		t.Logf("side by side:\n%s", StacksMarkdown(reps))
+	})
+}
+
+// parityTolerance is how far below SQLite's a PostgreSQL stack's lexical
+// or hybrid MRR@10 may be (issue 16: within 0.01).
+const parityTolerance = 0.01
+
+// stackReport runs the labeled set on a PostgreSQL stack (skipped, or
+// failed when services are required, without its server).
+func stackReport(t *testing.T, stack Stack, qs []Question) Report {
+	t.Helper()
+	ctx := t.Context()
+	url := testsvc.PostgresURL(t)
+	pg := PostgresConfig{Pool: testsvc.Pool(t, testsvc.PoolConfig(t, url, 4)), Schema: testsvc.Schema(t, url)}
+	if stack == StackPostgresPGVector {
+		vurl := testsvc.PGVectorURL(t)
+		pg.VectorPool, pg.VectorSchema = testsvc.Pool(t, testsvc.PoolConfig(t, vurl, 4)), testsvc.Schema(t, vurl)
+	}
+	opts, err := StackOptions(ctx, stack, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := Setup(ctx, corpusDir, t.TempDir(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := env.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	r, err := Run(ctx, env.Search, qs, Modes, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d documents, %d chunks\n%s", stack, env.Ingest.Documents, env.Ingest.Chunks, r.Markdown())
+	return r
 }
