@@ -10,16 +10,25 @@
 //	go run ./eval/cmd/quality -hybrid-fusion rrf -rrf-k 60   # measure hybrid with other settings
 //	MINIRAG_EMBED_API_KEY=... go run ./eval/cmd/quality -embed-model text-embedding-3-small
 //	go run ./eval/cmd/quality -embed-url http://localhost:11434/v1 -embed-model nomic-embed-text
+//	go run ./eval/cmd/quality -stack all -postgres-url postgres://... -pgvector-url 'postgres://...?default_query_exec_mode=simple_protocol'
 //
 // It ingests the corpus into a fresh embedded stack (minirag.Open: SQLite,
 // local vector store, hashing embedder) in a temporary directory, removed
-// at the end. With -embed-model, dense vectors come from that model on an
+// at the end. -stack postgres replaces SQLite by storage/postgres at
+// -postgres-url, -stack pgvector also the local vector store by
+// vectorstore/pgvector at -pgvector-url (add
+// default_query_exec_mode=simple_protocol to a PGlite URL), each in a new
+// schema dropped at the end; -stack all measures the three and prints
+// them side by side. With -embed-model, dense vectors come from that model on an
 // OpenAI-compatible endpoint instead (the API key, if any, is read from
 // MINIRAG_EMBED_API_KEY, never from a flag).
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +36,9 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/minirag/minirag"
 	"github.com/minirag/minirag/embed/openai"
@@ -45,6 +57,9 @@ func main() {
 	flag.IntVar(&o.rrfK, "rrf-k", 0, "hybrid: reciprocal rank fusion constant (0: the SDK default)")
 	flag.Float64Var(&o.denseWeight, "dense-weight", 0, "hybrid: weight of the dense ranking (0: the SDK default)")
 	flag.Float64Var(&o.lexicalWeight, "lexical-weight", 0, "hybrid: weight of the lexical ranking (0: the SDK default)")
+	flag.StringVar(&o.stack, "stack", "sqlite", "stores measured: sqlite (SQLite + local), postgres (PostgreSQL + local), pgvector (PostgreSQL + pgvector) or all")
+	flag.StringVar(&o.postgresURL, "postgres-url", "", "PostgreSQL for -stack postgres, pgvector and all")
+	flag.StringVar(&o.pgvectorURL, "pgvector-url", "", "PostgreSQL with pgvector for -stack pgvector and all")
 	flag.Parse()
 	o.apiKey = os.Getenv("MINIRAG_EMBED_API_KEY")
 	if err := run(context.Background(), os.Stdout, o); err != nil {
@@ -65,31 +80,132 @@ type options struct {
 	fusion                     string
 	rrfK                       int
 	denseWeight, lexicalWeight float64
+	// stack is sqlite, postgres, pgvector or all; postgresURL and
+	// pgvectorURL the servers of the PostgreSQL stacks.
+	stack, postgresURL, pgvectorURL string
+}
+
+// stackNames maps -stack values to stacks.
+var stackNames = map[string][]eval.Stack{
+	"sqlite":   {eval.StackSQLiteLocal},
+	"postgres": {eval.StackPostgresLocal},
+	"pgvector": {eval.StackPostgresPGVector},
+	"all":      {eval.StackSQLiteLocal, eval.StackPostgresLocal, eval.StackPostgresPGVector},
 }
 
 func run(ctx context.Context, w io.Writer, o options) error {
+	stacks, ok := stackNames[cmp.Or(o.stack, "sqlite")]
+	if !ok {
+		return fmt.Errorf("-stack %q: want sqlite, postgres, pgvector or all", o.stack)
+	}
+	var reps []eval.StackReport
+	for _, stack := range stacks {
+		if len(stacks) > 1 {
+			fmt.Fprintf(w, "## %s\n\n", stack)
+		}
+		rep, err := runStack(ctx, w, o, stack)
+		if err != nil {
+			return fmt.Errorf("%s: %w", stack, err)
+		}
+		reps = append(reps, eval.StackReport{Stack: stack, Report: rep})
+	}
+	if len(reps) > 1 {
+		fmt.Fprint(w, "## Side by side\n\n", eval.StacksMarkdown(reps), "\n")
+	}
+	return nil
+}
+
+// pgSchema makes a pool on url and a new schema name, and returns a
+// function dropping the schema and closing the pool.
+func pgSchema(ctx context.Context, url string) (*pgxpool.Pool, string, func(), error) {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("connect: %w", err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		pool.Close()
+		return nil, "", nil, err
+	}
+	schema := "minirag_quality_" + hex.EncodeToString(b[:])
+	return pool, schema, func() {
+		if _, err := pool.Exec(context.WithoutCancel(ctx), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			log.Printf("quality: drop schema %s: %v", schema, err)
+		}
+		pool.Close()
+	}, nil
+}
+
+// stackOptions returns the Open options of stack, and a cleanup.
+func stackOptions(ctx context.Context, o options, stack eval.Stack) ([]minirag.OpenOption, func(), error) {
+	if stack == eval.StackSQLiteLocal {
+		return nil, func() {}, nil
+	}
+	if o.postgresURL == "" {
+		return nil, nil, fmt.Errorf("-postgres-url is required")
+	}
+	var pg eval.PostgresConfig
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	pool, schema, done, err := pgSchema(ctx, o.postgresURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanups = append(cleanups, done)
+	pg.Pool, pg.Schema = pool, schema
+	if stack == eval.StackPostgresPGVector {
+		if o.pgvectorURL == "" {
+			cleanup()
+			return nil, nil, fmt.Errorf("-pgvector-url is required")
+		}
+		vpool, vschema, vdone, err := pgSchema(ctx, o.pgvectorURL)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		cleanups = append(cleanups, vdone)
+		pg.VectorPool, pg.VectorSchema = vpool, vschema
+	}
+	opts, err := eval.StackOptions(ctx, stack, pg)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return opts, cleanup, nil
+}
+
+// runStack measures one stack and prints its report.
+func runStack(ctx context.Context, w io.Writer, o options, stack eval.Stack) (eval.Report, error) {
 	qs := o.questions
 	if err := eval.CheckCorpus(o.corpus, qs); err != nil {
-		return err
+		return eval.Report{}, err
 	}
 	dir, err := os.MkdirTemp("", "minirag-quality-")
 	if err != nil {
-		return err
+		return eval.Report{}, err
 	}
 	defer os.RemoveAll(dir)
 	start := time.Now()
-	var opts []minirag.OpenOption
+	opts, cleanup, err := stackOptions(ctx, o, stack)
+	if err != nil {
+		return eval.Report{}, err
+	}
+	defer cleanup()
 	if o.embedModel != "" {
 		e, err := openai.New(openai.Config{BaseURL: o.embedURL, Model: o.embedModel, APIKey: o.apiKey})
 		if err != nil {
-			return err
+			return eval.Report{}, err
 		}
 		opts = append(opts, minirag.WithEmbedder(e))
 		fmt.Fprintf(w, "Embedder: %s.\n\n", e.Model())
 	}
 	env, err := eval.Setup(ctx, o.corpus, dir, opts...)
 	if err != nil {
-		return err
+		return eval.Report{}, err
 	}
 	defer env.Close()
 	ingested := time.Since(start)
@@ -101,7 +217,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	start = time.Now()
 	rep, err := eval.Run(ctx, env.Search, qs, eval.Modes, o.topK)
 	if err != nil {
-		return err
+		return eval.Report{}, err
 	}
 	fmt.Fprintf(w, "Corpus: %d documents, %d chunks (ingested in %s); %d searches in %s.\n\n",
 		env.Ingest.Documents, env.Ingest.Chunks, ingested.Round(time.Millisecond),
@@ -121,7 +237,7 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if o.study {
 		lists, err := eval.FetchLists(ctx, env.Search, qs, 40)
 		if err != nil {
-			return err
+			return eval.Report{}, err
 		}
 		var minMax, rrf60, rrf10 []eval.Fusion
 		for i := 10; i <= 19; i++ {
@@ -141,5 +257,5 @@ func run(ctx context.Context, w io.Writer, o options) error {
 		def := eval.MinMax(minirag.LexicalEmbedderLexicalWeight / (minirag.LexicalEmbedderDenseWeight + minirag.LexicalEmbedderLexicalWeight))
 		fmt.Fprint(w, "The SDK's default over a lexical embedder, on every half:\n\n", lists.Halves([]eval.Fusion{def}), "\n")
 	}
-	return nil
+	return rep, nil
 }

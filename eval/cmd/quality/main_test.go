@@ -87,3 +87,18 @@ func TestRunRejectsMismatchedSet(t *testing.T) {
 		t.Errorf("err = %v, want question a named", err)
 	}
 }
+
+func TestRunStackFlags(t *testing.T) {
+	dir, qs := tinyCorpus(t)
+	for stack, want := range map[string]string{
+		"bogus":    `-stack "bogus"`,
+		"postgres": "-postgres-url is required",
+		"all":      "-postgres-url is required",
+	} {
+		var out strings.Builder
+		err := run(t.Context(), &out, options{corpus: dir, questions: qs, topK: 10, stack: stack})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("-stack %s: error %v, want one containing %q", stack, err, want)
+		}
+	}
+}
