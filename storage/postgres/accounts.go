@@ -265,6 +265,9 @@ func (s *Store) CreateBot(ctx context.Context, b record.Bot) error {
 	if err != nil {
 		return err
 	}
+	if _, err := s.botLanguage(ctx, op, b.Language); err != nil {
+		return err
+	}
 	_, err = s.q.Exec(ctx, s.sql(`INSERT INTO @.bots (id, tenant_id, name, description, system_prompt, model, temperature,
 			max_tokens, base_url, active, extractive_fallback, language, rewrite_follow_ups, rerank, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
@@ -334,12 +337,30 @@ func (s *Store) UpdateBot(ctx context.Context, b record.Bot) error {
 	if err != nil {
 		return err
 	}
-	return s.exec(ctx, op, `UPDATE @.bots SET name = $3, description = $4, system_prompt = $5, model = $6, temperature = $7,
+	lang, err := s.botLanguage(ctx, op, b.Language)
+	if err != nil {
+		return err
+	}
+	err = s.tx(ctx, op, func(tx *Store) error {
+		if err := tx.exec(ctx, op, `UPDATE @.bots SET name = $3, description = $4, system_prompt = $5, model = $6, temperature = $7,
 			max_tokens = $8, base_url = $9, active = $10, extractive_fallback = $11, language = $12, updated_at = $13,
 			rewrite_follow_ups = $14, rerank = $15
 		WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`,
-		b.TenantID, b.ID, b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
-		b.Active, b.ExtractiveFallback, b.Language, b.UpdatedAt, b.RewriteFollowUps, rerank)
+			b.TenantID, b.ID, b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
+			b.Active, b.ExtractiveFallback, b.Language, b.UpdatedAt, b.RewriteFollowUps, rerank); err != nil {
+			return err
+		}
+		// Re-index the bot's chunks in its new language (the chunks
+		// trigger recomputes tsv, the statement triggers the statistics).
+		_, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.chunks SET lang = $3::regconfig
+			WHERE tenant_id = $1 AND bot_id = $2 AND lang <> $3::regconfig`), b.TenantID, b.ID, lang)
+		return wrapErr(ctx, op, err)
+	})
+	if err != nil {
+		return err
+	}
+	s.wrote(ctx, b.TenantID)
+	return nil
 }
 
 // DeleteBot soft-deletes a bot.

@@ -151,11 +151,26 @@ func (s *Store) UpdateSource(ctx context.Context, src record.Source) error {
 		}
 		// The source's documents and chunks move with it to the new bot
 		// (as in storage/sqlite): search scopes them by their own bot_id.
-		for _, table := range []string{"documents", "chunks"} {
-			if _, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.`+table+` SET bot_id = $3 WHERE tenant_id = $1 AND source_id = $2 AND bot_id <> $3`),
-				src.TenantID, src.ID, src.BotID); err != nil {
-				return wrapErr(ctx, op, err)
-			}
+		// Chunks are re-indexed in the new bot's language.
+		if _, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.documents SET bot_id = $3 WHERE tenant_id = $1 AND source_id = $2 AND bot_id <> $3`),
+			src.TenantID, src.ID, src.BotID); err != nil {
+			return wrapErr(ctx, op, err)
+		}
+		var botLang string
+		if err := tx.q.QueryRow(ctx, tx.sql(`SELECT language FROM @.bots WHERE tenant_id = $1 AND id = $2`), src.TenantID, src.BotID).Scan(&botLang); err != nil {
+			return wrapErr(ctx, op, err)
+		}
+		lang, ok, err := tx.language(ctx, botLang)
+		if err != nil {
+			return wrapErr(ctx, op, err)
+		}
+		if !ok {
+			lang = DefaultLanguage
+		}
+		if _, err := tx.q.Exec(ctx, tx.sql(`UPDATE @.chunks SET bot_id = $3, lang = $4::regconfig
+			WHERE tenant_id = $1 AND source_id = $2 AND (bot_id <> $3 OR lang <> $4::regconfig)`),
+			src.TenantID, src.ID, src.BotID, lang); err != nil {
+			return wrapErr(ctx, op, err)
 		}
 		return nil
 	})
@@ -211,6 +226,22 @@ func (s *Store) language(ctx context.Context, name string) (string, bool, error)
 	}
 	s.langs.Store(name, ok)
 	return name, ok, nil
+}
+
+// botLanguage validates a bot's Language: empty (DefaultLanguage) or the
+// name of a text search configuration of the server (pg_ts_config, in
+// pg_catalog); anything else is record.ErrInvalidInput naming "language".
+// It returns the configuration's name.
+func (s *Store) botLanguage(ctx context.Context, op, name string) (string, error) {
+	lang, ok, err := s.language(ctx, name)
+	if err != nil {
+		return "", wrapErr(ctx, op, err)
+	}
+	if !ok {
+		return "", fmt.Errorf("postgres: %s: %w", op, record.Invalid("language",
+			"is not a text search configuration of this PostgreSQL server (pg_ts_config): for example english, simple, german"))
+	}
+	return lang, nil
 }
 
 // PutDocument creates or replaces (by source and Key) a document and

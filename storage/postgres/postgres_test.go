@@ -176,7 +176,7 @@ func TestLexicalLanguages(t *testing.T) {
 	ctx := t.Context()
 	now := time.Now().UTC()
 	require.NoError(t, s.CreateTenant(ctx, record.Tenant{ID: "t", Slug: "t", CreatedAt: now, UpdatedAt: now}))
-	for _, b := range []record.Bot{{ID: "de", Language: "german"}, {ID: "en", Language: ""}, {ID: "xx", Language: "no-such-language"}} {
+	for _, b := range []record.Bot{{ID: "de", Language: "german"}, {ID: "en", Language: ""}} {
 		b.TenantID, b.CreatedAt, b.UpdatedAt = "t", now, now
 		require.NoError(t, s.CreateBot(ctx, b))
 		src := record.Source{ID: "src-" + b.ID, TenantID: "t", BotID: b.ID, Type: record.SourceText, Status: record.StatusPending, CreatedAt: now, UpdatedAt: now}
@@ -191,7 +191,17 @@ func TestLexicalLanguages(t *testing.T) {
 	require.Len(t, m, 1, "German stemming: Häuser ~ Haus")
 	m, err = s.SearchLexical(ctx, storage.LexicalQuery{TenantID: "t", Text: "house run"})
 	require.NoError(t, err)
-	require.Len(t, m, 2, "English default for an empty and an unknown bot language: %v", m)
+	require.Len(t, m, 1, "English default for an empty bot language: %v", m)
+	// A language the server has no configuration for is refused, at
+	// CreateBot and UpdateBot, naming the field.
+	bad := record.Bot{ID: "xx", TenantID: "t", Language: "no-such-language", CreatedAt: now, UpdatedAt: now}
+	err = s.CreateBot(ctx, bad)
+	require.ErrorIs(t, err, record.ErrInvalidInput)
+	require.ErrorContains(t, err, "language")
+	bad.ID = "en"
+	err = s.UpdateBot(ctx, bad)
+	require.ErrorIs(t, err, record.ErrInvalidInput)
+	require.ErrorContains(t, err, "language")
 	m, err = s.SearchLexical(ctx, storage.LexicalQuery{TenantID: "t", Text: "the are"})
 	require.NoError(t, err)
 	require.Empty(t, m, "stop words only")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/minirag/minirag/record"
@@ -94,12 +95,43 @@ func (s *Store) UpdateBot(ctx context.Context, b record.Bot) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %s: %w", op, err)
 	}
-	res, err := s.q.ExecContext(ctx, `UPDATE bots SET name = ?, description = ?, system_prompt = ?, model = ?, temperature = ?,
+	return s.withTx(ctx, func(tx *Store) error {
+		var old string
+		err := tx.q.QueryRowContext(ctx, `SELECT language FROM bots WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`,
+			b.TenantID, b.ID).Scan(&old)
+		if err != nil {
+			return opErr(ctx, op, err)
+		}
+		res, err := tx.q.ExecContext(ctx, `UPDATE bots SET name = ?, description = ?, system_prompt = ?, model = ?, temperature = ?,
 			max_tokens = ?, base_url = ?, active = ?, extractive_fallback = ?, language = ?, rewrite_follow_ups = ?, rerank = ?, updated_at = ?
 		WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`,
-		b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
-		boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, boolInt(b.RewriteFollowUps), rerank, tm(b.UpdatedAt), b.TenantID, b.ID)
-	return affected(ctx, op, res, err)
+			b.Name, b.Description, b.SystemPrompt, b.Model, b.Temperature, b.MaxTokens, b.BaseURL,
+			boolInt(b.Active), boolInt(b.ExtractiveFallback), b.Language, boolInt(b.RewriteFollowUps), rerank, tm(b.UpdatedAt), b.TenantID, b.ID)
+		if err := affected(ctx, op, res, err); err != nil {
+			return err
+		}
+		if stems(old) == stems(b.Language) {
+			return nil
+		}
+		// Re-index the bot's chunks with the new language's tokenizer: the
+		// update trigger moves each to the other FTS5 table.
+		if _, err := tx.q.ExecContext(ctx, `UPDATE chunks SET text = text WHERE tenant_id = ? AND bot_id = ?`, b.TenantID, b.ID); err != nil {
+			return opErr(ctx, op, err)
+		}
+		return nil
+	})
+}
+
+// stems reports whether a bot language is indexed with English stemming
+// (chunks_fts, porter over unicode61): empty, "english" or "en", in any
+// case. Any other language is indexed without stemming (chunks_fts_plain,
+// unicode61); see migrations/0003_language.sql.
+func stems(language string) bool {
+	switch strings.ToLower(strings.TrimSpace(language)) {
+	case "", "english", "en":
+		return true
+	}
+	return false
 }
 
 // DeleteBot soft-deletes a live bot: it stays in storage with DeletedAt set

@@ -617,12 +617,16 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	}
 	// FTS5 finds and ranks the rows of the query's scope; the join checks
 	// the tenant, bot and sources again on the chunks themselves.
+	// Both FTS5 tables (chunks of English bots, stemmed, and of the
+	// others, not; a chunk is in one of them) are read.
 	query := `SELECT c.id, m.score
-		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts
-			WHERE chunks_fts MATCH ? ORDER BY score DESC, rowid LIMIT ?) AS m
+		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
+			UNION ALL
+			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?
+			ORDER BY score DESC, rowid LIMIT ?) AS m
 		JOIN chunks c ON c.seq = m.rowid
 		WHERE c.tenant_id = ?`
-	args := []any{match, limit, q.TenantID}
+	args := []any{match, match, limit, q.TenantID}
 	if q.BotID != "" {
 		query += ` AND c.bot_id = ?`
 		args = append(args, q.BotID)

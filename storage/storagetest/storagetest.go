@@ -106,6 +106,7 @@ var areas = []struct {
 	{"Pages", testPages},
 	{"Lexical", testLexical},
 	{"LexicalHostileQueries", testLexicalHostile},
+	{"LanguagePerBot", testLanguagePerBot},
 	{"Jobs", testJobs},
 	{"JobLeases", testJobLeases},
 	{"ConcurrentClaims", testConcurrentClaims},
