@@ -39,6 +39,9 @@ type PostgresConfig struct {
 	// StackPostgresPGVector (VectorPool may be Pool).
 	VectorPool   *pgxpool.Pool
 	VectorSchema string
+	// BM25 sets storage/postgres's lexical ranking parameters (zero: its
+	// defaults).
+	BM25 postgres.BM25
 }
 
 // StackOptions returns the options that make minirag.Open (and so Setup)
@@ -56,7 +59,7 @@ func StackOptions(ctx context.Context, stack Stack, pg PostgresConfig) ([]minira
 	if pg.Pool == nil {
 		return nil, fmt.Errorf("eval: stack %s: no PostgreSQL pool", stack)
 	}
-	st, err := postgres.New(ctx, pg.Pool, postgres.WithSchema(pg.Schema))
+	st, err := postgres.New(ctx, pg.Pool, postgres.WithSchema(pg.Schema), postgres.WithBM25(pg.BM25))
 	if err != nil {
 		return nil, fmt.Errorf("eval: stack %s: %w", stack, err)
 	}

@@ -43,6 +43,7 @@ import (
 	"github.com/minirag/minirag"
 	"github.com/minirag/minirag/embed/openai"
 	"github.com/minirag/minirag/eval"
+	"github.com/minirag/minirag/storage/postgres"
 )
 
 func main() {
@@ -60,6 +61,8 @@ func main() {
 	flag.StringVar(&o.stack, "stack", "sqlite", "stores measured: sqlite (SQLite + local), postgres (PostgreSQL + local), pgvector (PostgreSQL + pgvector) or all")
 	flag.StringVar(&o.postgresURL, "postgres-url", "", "PostgreSQL for -stack postgres, pgvector and all")
 	flag.StringVar(&o.pgvectorURL, "pgvector-url", "", "PostgreSQL with pgvector for -stack pgvector and all")
+	flag.Float64Var(&o.bm25.K1, "bm25-k1", 0, "PostgreSQL stacks: BM25 k1 (0: storage/postgres's default)")
+	flag.Float64Var(&o.bm25.B, "bm25-b", 0, "PostgreSQL stacks: BM25 b (0: storage/postgres's default)")
 	flag.Parse()
 	o.apiKey = os.Getenv("MINIRAG_EMBED_API_KEY")
 	if err := run(context.Background(), os.Stdout, o); err != nil {
@@ -83,6 +86,7 @@ type options struct {
 	// stack is sqlite, postgres, pgvector or all; postgresURL and
 	// pgvectorURL the servers of the PostgreSQL stacks.
 	stack, postgresURL, pgvectorURL string
+	bm25                            postgres.BM25
 }
 
 // stackNames maps -stack values to stacks.
@@ -156,7 +160,7 @@ func stackOptions(ctx context.Context, o options, stack eval.Stack) ([]minirag.O
 		return nil, nil, err
 	}
 	cleanups = append(cleanups, done)
-	pg.Pool, pg.Schema = pool, schema
+	pg.Pool, pg.Schema, pg.BM25 = pool, schema, o.bm25
 	if stack == eval.StackPostgresPGVector {
 		if o.pgvectorURL == "" {
 			cleanup()
