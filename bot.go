@@ -114,8 +114,12 @@ type BotParams struct {
 	// ExtractiveFallback answers from the best passages when the bot has
 	// no model or credentials.
 	ExtractiveFallback bool `json:"extractive_fallback"`
-	// Language is the text-search configuration for lexical search (for
-	// example "english"); empty means the storage's default.
+	// Language is the language of the bot's content for lexical search;
+	// empty means English. On PostgreSQL it is a text search
+	// configuration of the server ("english", "german", "simple"…; another
+	// name is invalid input naming "language"); on SQLite, English ("",
+	// "english", "en") is indexed with Porter stemming and any other
+	// language without stemming. Changing it re-indexes the bot's chunks.
 	Language string `json:"language,omitempty"`
 	// RewriteFollowUps rewrites a follow-up question of a conversation
 	// into a standalone search query with one short model call (see

@@ -27,8 +27,8 @@ const (
 	// SearchDense ranks chunks by the cosine similarity of their vectors
 	// to the query's embedding.
 	SearchDense SearchMode = "dense"
-	// SearchLexical ranks chunks by full-text relevance (BM25 on SQLite,
-	// ts_rank on PostgreSQL) over chunk text and document title.
+	// SearchLexical ranks chunks by full-text relevance (BM25: FTS5 on SQLite,
+	// the tsvector on PostgreSQL) over chunk text and document title.
 	SearchLexical SearchMode = "lexical"
 )
 

@@ -92,8 +92,9 @@ type Bot struct {
 	// ExtractiveFallback makes Ask answer from the best passages when the
 	// bot has no model or credentials.
 	ExtractiveFallback bool `json:"extractive_fallback"`
-	// Language is the text-search configuration for lexical search
-	// (for example "english"); empty means the adapter's default.
+	// Language is the language of the bot's content for lexical search
+	// (empty: English): a text search configuration on storage/postgres,
+	// English (stemmed) or not on storage/sqlite; see their package docs.
 	Language string `json:"language,omitempty"`
 	// RewriteFollowUps makes Ask, in a conversation, rewrite a follow-up
 	// question into a standalone search query with one short call of the

@@ -23,12 +23,22 @@
 // Layout of the data:
 //
 //	tenants ─┬─ users ── api_tokens
-//	         └─ bots ── sources ─┬─ documents ── chunks ── chunks_fts (FTS5)
+//	         └─ bots ── sources ─┬─ documents ── chunks ── chunks_fts, chunks_fts_plain (FTS5)
 //	                             └─ jobs
 //
 // Lexical search uses an FTS5 index over each chunk's text and its
-// document's title (porter stemming on the unicode61 tokenizer), ranked by
-// BM25. User text is never passed to FTS5 as query syntax: it is split into
+// document's title, ranked by BM25 (FTS5's k1 = 1.2, b = 0.75; text weighs
+// 1, title 0.5). The tokenizer follows the chunk's bot's language
+// (record.Bot.Language): a bot whose language is empty, "english" or "en"
+// (any case) is indexed in chunks_fts, with Porter stemming on the
+// unicode61 tokenizer ("running" finds "runs"); any other language in
+// chunks_fts_plain, unicode61 without stemming (FTS5's only stemmer is
+// Porter's English one, which would mangle other languages), so such a
+// bot's search matches words as written, case and diacritics folded. A
+// search reads both tables. Changing a bot's language (UpdateBot) or moving
+// a source to a bot of another language (UpdateSource) re-indexes those
+// chunks in the same transaction. Any language name is accepted (unlike
+// storage/postgres, which needs a text search configuration of its server). User text is never passed to FTS5 as query syntax: it is split into
 // words, each word is quoted, and the words are joined with OR, so quotes,
 // stars, colons or parentheses in a query are plain text. Each indexed row
 // also carries tokens for its tenant, bot and source, so FTS5 itself keeps
