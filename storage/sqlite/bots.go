@@ -125,7 +125,7 @@ func (s *Store) UpdateBot(ctx context.Context, b record.Bot) error {
 // stems reports whether a bot language is indexed with English stemming
 // (chunks_fts, porter over unicode61): empty, "english" or "en", in any
 // case. Any other language is indexed without stemming (chunks_fts_plain,
-// unicode61); see migrations/0003_language.sql.
+// unicode61); see migrations/0005_language.sql.
 func stems(language string) bool {
 	switch strings.ToLower(strings.TrimSpace(language)) {
 	case "", "english", "en":
