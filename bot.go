@@ -431,17 +431,34 @@ func setIf[T any](dst *T, src *T) {
 	}
 }
 
-// DeleteBot soft-deletes a bot: it is gone from ListBots and GetBot but
-// kept in storage; its credentials are erased. Needs the admin scope.
+// DeleteBot deletes a bot with everything it serves: its sources, their
+// documents, chunks and jobs (queued or not), and its credentials, in one
+// Storage transaction, then its vectors. The bot itself is soft-deleted:
+// gone from ListBots and GetBot, kept in storage. As in DeleteSource,
+// vectors left by a stop or a failure in between have no chunk: searches
+// drop them and Reconcile deletes them (the failure is logged, not
+// returned). An ingestion of one of its sources running at that moment
+// fails (its source is gone). Needs the admin scope.
 func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 	if err := h.authorizeAdmin(); err != nil {
 		return err
 	}
+	var sources int
 	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
 		b, err := tx.GetBot(ctx, h.p.TenantID, botID)
 		if err != nil {
 			return err
 		}
+		srcs, err := tx.ListSources(ctx, h.p.TenantID, botID)
+		if err != nil {
+			return err
+		}
+		for _, s := range srcs {
+			if err := tx.DeleteSource(ctx, h.p.TenantID, s.ID); err != nil {
+				return err
+			}
+		}
+		sources = len(srcs)
 		if b.HasCredentials {
 			if err := tx.SetBotCredentials(ctx, record.BotCredentials{TenantID: b.TenantID, BotID: b.ID}); err != nil {
 				return err
@@ -452,7 +469,10 @@ func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 	if err != nil {
 		return fmt.Errorf("minirag: delete bot: %w", err)
 	}
-	h.c.log.LogAttrs(ctx, slogInfo, "bot deleted", attrTenant(h.p.TenantID), attrBot(botID))
+	if err := h.c.deleteBotVectors(ctx, h.p.TenantID, botID); err != nil {
+		h.c.log.LogAttrs(ctx, slogWarn, "bot deleted; its vectors are left for Reconcile", attrTenant(h.p.TenantID), attrBot(botID), attrErr(err))
+	}
+	h.c.log.LogAttrs(ctx, slogInfo, "bot deleted", attrTenant(h.p.TenantID), attrBot(botID), slog.Int("sources", sources))
 	return nil
 }
 

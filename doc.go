@@ -44,7 +44,7 @@
 //	                                   ▼
 //	          chunk (markdown or token) ─▶ embed in batches (several in flight)
 //	                                   ▼
-//	          VectorStore: delete old, upsert new ─▶ Storage: document + chunks
+//	          VectorStore: upsert new ─▶ Storage: document + chunks ─▶ VectorStore: delete old
 //
 // TenantHandle.Ingest runs inline; TenantHandle.EnqueueIngest queues a job
 // in Storage that any number of Workers (Client.NewWorker) drain, with
@@ -59,6 +59,44 @@
 // on half of the labeled questions of package eval, checked on the other
 // half: docs/QUALITY.md); over any other embedder, reciprocal rank fusion.
 // SearchRequest.Fusion picks either explicitly.
+//
+// # Crash safety
+//
+// Storage is the source of truth; the VectorStore follows it. The
+// invariant, kept at every instant whatever stops the process (a kill, a
+// full disk, a dropped connection, a failed call): every chunk Storage
+// holds has its vector in the current embedding space, so a document is
+// found in every search mode in its previous version or in its new one,
+// never in neither. Vectors without a chunk may exist for a while; a
+// search never returns them, and they are deleted later. The writes are
+// ordered to keep it:
+//
+//   - Ingesting a document: upsert the new chunks' vectors under new chunk
+//     IDs → commit the document and its chunks in Storage, one
+//     transaction (the switch) → delete the old chunks' vectors by ID.
+//   - Deleting a document, a source (TenantHandle.DeleteSource) or a bot
+//     with its sources (TenantHandle.DeleteBot): Storage first, in one
+//     transaction, then the vectors.
+//   - Moving a source to another bot (TenantHandle.UpdateSource): Storage
+//     moves the documents and chunks in one transaction, then each chunk's
+//     vector is replaced in place by one labelled with the new bot (never
+//     deleted first). Until then a dense search of the new bot misses the
+//     chunk; lexical search finds it at once.
+//   - Changing the embedding model starts an empty space (the VectorStore
+//     keeps one per model): until its vectors are written, dense search
+//     finds nothing. Client.Reconcile fills it from the stored chunk text,
+//     with no source loaded; Ingest embeds every document recorded in
+//     another space again.
+//
+// What a stop leaves behind is repaired by Client.Reconcile, which
+// compares both stores page by page (chunks without vectors are embedded
+// from their stored text, vectors without chunks deleted), by Open after
+// an unclean shutdown of its folder, by a Worker every
+// WorkerConfig.ReconcileInterval, and by Ingest itself: a plain Ingest
+// deletes the source's vectors without chunks and does not trust the
+// content hash of a document a chunk of which lacks its vector, so it
+// converges after any failure. docs/RELIABILITY.md has the fault tests
+// and figures.
 //
 // Every call through a TenantHandle is confined to the handle's tenant. An
 // object of another tenant is ErrNotFound, except a reference in an input

@@ -177,11 +177,13 @@ func (h *TenantHandle) GetSource(ctx context.Context, sourceID string) (Source, 
 
 // UpdateSource changes the fields of u that are set and returns the
 // source. Its ingestion state is unchanged (ingest it again to apply a new
-// configuration). When the bot changes, the source's documents, chunks and
-// vectors move to the new bot (vectors are embedded again from the stored
-// chunks); if that fails, the update is kept and the error says to ingest
-// the source with IngestOptions.Force. A new type or config is checked as
-// CreateSource checks it. Needs the admin scope.
+// configuration). When the bot changes, the source's documents and
+// chunks move to the new bot in the same Storage transaction, then the
+// vectors follow (embedded again from the stored chunks and replaced in
+// place, so every chunk keeps a vector); if that fails, the update is
+// kept and the error says so: the next Ingest of the source, or
+// Reconcile, relabels the vectors left behind. A new type or config is
+// checked as CreateSource checks it. Needs the admin scope.
 func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u SourceUpdate) (Source, error) {
 	if err := h.authorizeAdmin(); err != nil {
 		return Source{}, err
@@ -264,19 +266,22 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	return out, nil
 }
 
-// DeleteSource deletes a source with its documents, chunks and jobs, and
-// its vectors from the VectorStore (first, so that no vector outlives its
-// chunk). Needs the admin scope.
+// DeleteSource deletes a source with its documents, chunks and jobs
+// (one Storage transaction), then its vectors. Storage decides what
+// exists: if the process stops, or the VectorStore fails, in between, the
+// vectors left have no chunk; searches drop them and Reconcile (or Open
+// after an unclean shutdown) deletes them, so such a failure is logged,
+// not returned. Needs the admin scope.
 func (h *TenantHandle) DeleteSource(ctx context.Context, sourceID string) error {
 	if err := h.authorizeAdmin(); err != nil {
-		return err
-	}
-	if err := h.c.deleteSourceVectors(ctx, h.p.TenantID, sourceID); err != nil {
 		return err
 	}
 	if err := h.c.store.DeleteSource(ctx, h.p.TenantID, sourceID); err != nil {
 		return fmt.Errorf("minirag: delete source: %w", err)
 	}
-	h.c.log.LogAttrs(ctx, slogInfo, "source deleted", attrTenant(h.p.TenantID))
+	if err := h.c.deleteSourceVectors(ctx, h.p.TenantID, sourceID); err != nil {
+		h.c.log.LogAttrs(ctx, slogWarn, "source deleted; its vectors are left for Reconcile", attrTenant(h.p.TenantID), attrSource(sourceID), attrErr(err))
+	}
+	h.c.log.LogAttrs(ctx, slogInfo, "source deleted", attrTenant(h.p.TenantID), attrSource(sourceID))
 	return nil
 }

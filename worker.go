@@ -348,7 +348,7 @@ func (w *Worker) claim(ctx context.Context) (Job, bool, error) {
 
 // process runs a claimed job and records its outcome.
 func (w *Worker) process(ctx context.Context, job Job) {
-	attrs := []slog.Attr{slog.String("job_id", job.ID), attrTenant(job.TenantID), attrSource(job.SourceID), slogInt("attempt", job.Attempts)}
+	attrs := []slog.Attr{slog.String("job_id", job.ID), attrTenant(job.TenantID), attrSource(job.SourceID), slog.Int("attempt", job.Attempts)}
 	limit := w.cfg.MaxAttempts
 	if job.MaxAttempts > 0 {
 		limit = job.MaxAttempts

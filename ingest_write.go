@@ -1,0 +1,251 @@
+package minirag
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/minirag/minirag/internal/id"
+	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
+)
+
+// writeStage stores finished documents, several at a time when they
+// queue up. Its invariant, kept at every instant whatever fails or stops
+// the process: every chunk Storage holds has its vector in the
+// VectorStore, so each document is found, in every search mode, in its
+// previous version or in its new one, never in neither. It writes a
+// group of documents in three phases, in this order:
+//
+//  1. upsertVectors: the new chunks' vectors, under new chunk IDs that
+//     no stored chunk has yet (searches drop a vector without a chunk);
+//  2. commit: each document and its new chunks replace the old version
+//     in Storage, in one transaction: the atomic switch from one
+//     searchable version to the other;
+//  3. deleteReplaced: the vectors of the replaced chunks, by ID (and
+//     those of documents whose commit failed), now without a chunk.
+//
+// A stop between 1 and 2, or between 2 and 3, leaves vectors without a
+// chunk: never returned by a search, deleted by the next Ingest of the
+// source (checkIndex) or by Client.Reconcile.
+type writeStage struct {
+	r *ingestRun
+}
+
+// run writes the documents the pipeline finishes, in groups of what is
+// ready (at most maxGroup documents).
+func (s writeStage) run(ctx context.Context) {
+	const maxGroup = 256
+	group := make([]*docWork, 0, maxGroup)
+	for ws := range s.r.done {
+		group = append(group[:0], ws...)
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case ws, ok := <-s.r.done:
+				if !ok {
+					break fill
+				}
+				group = append(group, ws...)
+			default:
+				break fill
+			}
+		}
+		s.writeGroup(ctx, group)
+		clear(group)
+	}
+}
+
+// writeGroup writes a group of finished documents in the three phases,
+// then reports each document.
+func (s writeStage) writeGroup(ctx context.Context, group []*docWork) {
+	todo := toWrite(group)
+	if len(todo) > 0 {
+		if err := s.upsertVectors(ctx, todo); err != nil {
+			for _, w := range todo {
+				w.fail(err)
+			}
+		} else {
+			s.commit(ctx, todo)
+			s.confirmVectors(ctx, todo)
+		}
+		s.deleteReplaced(ctx, todo)
+	}
+	s.r.report(group)
+}
+
+// toWrite returns the documents of the group to write.
+func toWrite(group []*docWork) []*docWork {
+	var out []*docWork
+	for _, w := range group {
+		if w.state == docChanged {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// upsertVectors is phase 1: it gives each document's chunks new IDs and
+// upserts their vectors.
+func (s writeStage) upsertVectors(ctx context.Context, todo []*docWork) error {
+	if err := ctx.Err(); err != nil {
+		return failedAt(kindVectors, err)
+	}
+	var recs []vectorstore.Record
+	for _, w := range todo {
+		w.chunks = make([]record.Chunk, len(w.pieces))
+		for i, p := range w.pieces {
+			w.chunks[i] = record.Chunk{
+				ID: id.New(), TenantID: w.doc.TenantID, BotID: w.doc.BotID, SourceID: w.doc.SourceID, DocumentID: w.doc.ID,
+				Ordinal: i, Text: p.Text, TokenCount: p.Tokens, Start: p.Start, End: p.End, HeadingPath: p.HeadingPath,
+			}
+			recs = append(recs, chunkRecord(w.chunks[i], w.vecs[i]))
+		}
+		w.pieces = nil
+	}
+	if err := s.r.c.vec.Upsert(ctx, recs); err != nil {
+		return failedAt(kindVectors, err)
+	}
+	return nil
+}
+
+// chunkRecord is the vector record of a chunk.
+func chunkRecord(ch record.Chunk, vec []float32) vectorstore.Record {
+	return vectorstore.Record{ID: ch.ID, Vector: vec, TenantID: ch.TenantID, BotID: ch.BotID, SourceID: ch.SourceID, DocumentID: ch.DocumentID}
+}
+
+// commit is phase 2: the documents replace their stored versions in one
+// transaction; if it fails, each is committed on its own, so that one bad
+// document does not fail the others. A document whose commit fails is
+// marked failed (its stored version stands, with its vectors).
+func (s writeStage) commit(ctx context.Context, todo []*docWork) {
+	if len(todo) > 1 && s.commitTx(ctx, todo) == nil {
+		return
+	}
+	for _, w := range todo {
+		if err := s.commitTx(ctx, []*docWork{w}); err != nil {
+			w.fail(failedAt(kindStorage, err))
+		}
+	}
+}
+
+// commitTx stores the documents with their chunks in one transaction
+// (one PutDocuments call when the store offers it) and records, for each,
+// the IDs of the chunks it replaced, read in the same transaction.
+func (s writeStage) commitTx(ctx context.Context, ws []*docWork) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tenantID := s.r.src.TenantID
+	replaced := make([][]string, len(ws))
+	err := s.r.c.store.InTx(ctx, func(tx storage.Storage) error {
+		for i, w := range ws {
+			old, err := tx.ListChunks(ctx, tenantID, w.doc.ID)
+			if err != nil {
+				return err
+			}
+			for _, ch := range old {
+				replaced[i] = append(replaced[i], ch.ID)
+			}
+		}
+		if b, ok := tx.(storage.DocumentBatcher); ok && len(ws) > 1 {
+			items := make([]storage.DocumentWithChunks, len(ws))
+			for i, w := range ws {
+				items[i] = storage.DocumentWithChunks{Document: w.doc, Chunks: w.chunks}
+			}
+			_, err := b.PutDocuments(ctx, items)
+			return err
+		}
+		for _, w := range ws {
+			if _, err := tx.PutDocument(ctx, w.doc, w.chunks); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, w := range ws {
+		w.replaced = replaced[i]
+	}
+	return nil
+}
+
+// confirmVectors checks, after the commit, that the committed chunks'
+// vectors are still there, and upserts again those that are not. A
+// reconciliation running at the same time (Client.Reconcile, or another
+// run's checkIndex) may have taken them for orphans between phases 1 and
+// 2; it checks Storage again after deleting (deleteOrphans), and this
+// check covers the other order, so that the two never leave a chunk
+// without its vector.
+func (s writeStage) confirmVectors(ctx context.Context, todo []*docWork) {
+	var ids []string
+	byID := map[string]vectorstore.Record{}
+	for _, w := range todo {
+		if w.state != docChanged {
+			continue
+		}
+		for i, ch := range w.chunks {
+			ids = append(ids, ch.ID)
+			byID[ch.ID] = chunkRecord(ch, w.vecs[i])
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	tenantID := s.r.src.TenantID
+	err := s.r.c.eachVectorPage(ctx, vectorstore.Filter{TenantID: tenantID, IDs: ids}, reconcilePage, func(recs []vectorstore.Record) error {
+		for _, rec := range recs {
+			delete(byID, rec.ID)
+		}
+		return nil
+	})
+	if err == nil && len(byID) > 0 {
+		missing := make([]vectorstore.Record, 0, len(byID))
+		for _, rec := range byID {
+			missing = append(missing, rec)
+		}
+		err = s.r.c.vec.Upsert(ctx, missing)
+	}
+	if err != nil {
+		s.r.c.log.LogAttrs(ctx, slogWarn, "ingest: could not confirm the vectors of committed chunks (Reconcile repairs them)",
+			attrTenant(tenantID), attrSource(s.r.src.ID), attrErr(err))
+	}
+}
+
+// deleteReplaced is phase 3: it deletes the vectors no chunk refers to
+// any more, those of the replaced chunks and those of documents that
+// failed after phase 1. A failure leaves them to the next run (logged).
+func (s writeStage) deleteReplaced(ctx context.Context, todo []*docWork) {
+	var ids []string
+	for _, w := range todo {
+		if w.state == docFailed {
+			for _, ch := range w.chunks {
+				ids = append(ids, ch.ID)
+			}
+			w.chunks = nil
+		}
+		ids = append(ids, w.replaced...)
+		w.replaced, w.vecs = nil, nil
+	}
+	s.r.c.dropVectors(ctx, s.r.src.TenantID, ids, "replaced chunks")
+}
+
+// dropVectors deletes vectors that no chunk refers to, by ID. It is
+// best effort: a failure is logged and leaves them to the next Ingest or
+// Reconcile (searches drop them meanwhile).
+func (c *Client) dropVectors(ctx context.Context, tenantID string, ids []string, what string) {
+	if len(ids) == 0 {
+		return
+	}
+	err := ctx.Err()
+	if err == nil {
+		err = c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, IDs: ids})
+	}
+	if err != nil {
+		c.log.LogAttrs(ctx, slogWarn, "ingest: vectors left for reconciliation", attrTenant(tenantID),
+			slog.String("of", what), slog.Int("vectors", len(ids)), attrErr(fmt.Errorf("minirag: delete vectors: %w", err)))
+	}
+}
