@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"io/fs"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -191,6 +193,11 @@ type Client struct {
 	jwt          *jwtCodec       // nil when JWT is not configured
 	log          *slog.Logger
 	nowFn        func() time.Time
+	// marker is Open's marker file (OpenMarkerFile), removed by a clean
+	// Close unless keepMarker (the reconciliation Open ran failed).
+	marker            string
+	keepMarker        bool
+	lastOpenReconcile *ReconcileReport
 }
 
 // New validates cfg and returns a Client. Errors name the bad field, never
@@ -300,7 +307,9 @@ func encryptionKeyProblem(key string) string {
 // needs a call the SDK does not wrap. Its calls bypass scope checks.
 func (c *Client) Storage() storage.Storage { return c.rawStore }
 
-// Close closes the Storage and, when set, the VectorStore.
+// Close closes the Storage and, when set, the VectorStore. On a Client
+// from Open, a Close in which both closed cleanly removes the folder's
+// OpenMarkerFile, so that the next Open does not reconcile.
 func (c *Client) Close() error {
 	var errs []error
 	if c.vec != nil {
@@ -311,7 +320,22 @@ func (c *Client) Close() error {
 	if err := c.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("minirag: close storage: %w", err))
 	}
+	if c.marker != "" && len(errs) == 0 && !c.keepMarker {
+		if err := os.Remove(c.marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("minirag: close: remove the open marker: %w", unwrapPath(err)))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// OpenReconcile returns the report of the reconciliation Open ran after
+// finding its folder not closed cleanly (see OpenMarkerFile); ok is false
+// when it ran none.
+func (c *Client) OpenReconcile() (ReconcileReport, bool) {
+	if c.lastOpenReconcile == nil {
+		return ReconcileReport{}, false
+	}
+	return *c.lastOpenReconcile, true
 }
 
 // now returns the current time in UTC truncated to microseconds, the

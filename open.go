@@ -30,6 +30,11 @@ const (
 	// OpenJWTFile holds the HS256 secret Open generates when no JWT
 	// configuration is given.
 	OpenJWTFile = "jwt.key"
+	// OpenMarkerFile is present while a Client opened by Open has the
+	// folder open: written by Open, removed by a clean Client.Close. Open
+	// finding it means the last Client stopped without closing (a crash,
+	// a kill, a power loss), and reconciles the stores (Client.Reconcile).
+	OpenMarkerFile = "open.marker"
 )
 
 // OpenOption changes what Open builds.
@@ -163,13 +168,54 @@ func Open(ctx context.Context, dir string, opts ...OpenOption) (*Client, error) 
 		}
 		return nil, err
 	}
-	if c.vec != nil && c.emb != nil {
+	if c.hasIndex() {
 		if err := c.ensureIndex(ctx); err != nil {
 			c.Close()
 			return nil, err
 		}
 	}
+	if err := c.markOpen(ctx, filepath.Join(dir, OpenMarkerFile)); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
+}
+
+// markOpen writes the folder's open marker, after reconciling the stores
+// when the marker was already there: the last Client did not close, so
+// a write may have stopped between its phases (see doc.go, "Crash
+// safety"). A failed reconciliation is logged, not fatal: the Client
+// works, Ingest repairs the sources it ingests, and the marker stays
+// for the next Open to try again.
+func (c *Client) markOpen(ctx context.Context, path string) error {
+	_, err := os.Stat(path)
+	unclean := err == nil
+	if err := writeFileSync(path, "minirag: open; removed by a clean Close\n"); err != nil {
+		return fmt.Errorf("minirag: open: write %s: %w", path, unwrapPath(err))
+	}
+	c.marker = path
+	if !unclean || !c.hasIndex() {
+		return nil
+	}
+	c.log.LogAttrs(ctx, slogWarn, "open: the folder was not closed cleanly; reconciling", slog.String("marker", path))
+	rep, err := c.Reconcile(ctx, ReconcileOptions{})
+	if err != nil {
+		c.log.LogAttrs(ctx, slogWarn, "open: reconciliation failed (Ingest repairs each source it ingests)", attrErr(err))
+		c.keepMarker = true
+		return nil
+	}
+	c.lastOpenReconcile = &rep
+	return nil
+}
+
+// writeFileSync writes a small file and syncs it.
+func writeFileSync(path, content string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.WriteString(content)
+	return errors.Join(werr, f.Sync(), f.Close())
 }
 
 // loadOrCreateSecret reads the secret in path, or creates the file (mode

@@ -209,22 +209,21 @@ func (c *Client) reconcileChunks(ctx context.Context, tenantID string, opts Reco
 // eachVectorPage calls fn with the records matching f, a page of at most
 // size at a time, in the VectorStore's List order.
 func (c *Client) eachVectorPage(ctx context.Context, f vectorstore.Filter, size int, fn func([]vectorstore.Record) error) error {
-	after := ""
+	cursor := ""
 	for {
-		recs, err := c.vec.List(ctx, f, after, size)
+		recs, next, err := c.vec.List(ctx, f, cursor, size)
 		if err != nil {
 			return failedAt(kindIndex, fmt.Errorf("list vectors: %w", err))
 		}
-		if len(recs) == 0 {
+		if len(recs) > 0 {
+			if err := fn(recs); err != nil {
+				return err
+			}
+		}
+		if next == "" {
 			return nil
 		}
-		if err := fn(recs); err != nil {
-			return err
-		}
-		if len(recs) < size {
-			return nil
-		}
-		after = recs[len(recs)-1].ID
+		cursor = next
 	}
 }
 

@@ -189,6 +189,11 @@ type WorkerConfig struct {
 	Ingest IngestOptions
 	// Logger receives the worker's logs; nil means the Client's.
 	Logger *slog.Logger
+	// ReconcileInterval, when positive, makes Run reconcile every tenant
+	// (Client.Reconcile) once that long after it starts and then at that
+	// interval, repairing what crashes of any process sharing the stores
+	// left behind. 0 means never; one worker of a fleet is enough.
+	ReconcileInterval time.Duration
 }
 
 // DefaultBackoff is exponential: 10s after the first failure, doubling,
@@ -225,6 +230,9 @@ func (c *Client) NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	if cfg.MaxAttempts < 0 {
 		v.Add("max_attempts", "must not be negative")
+	}
+	if cfg.ReconcileInterval < 0 {
+		v.Add("reconcile_interval", "must not be negative")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -268,6 +276,9 @@ func (w *Worker) ID() string { return w.cfg.ID }
 func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if w.cfg.ReconcileInterval > 0 {
+		wg.Go(func() { w.reconcileEvery(ctx, w.cfg.ReconcileInterval) })
+	}
 	sem := make(chan struct{}, w.cfg.Concurrency)
 	for {
 		select {
@@ -294,6 +305,27 @@ func (w *Worker) Run(ctx context.Context) error {
 			defer func() { <-sem }()
 			w.processTraced(ctx, job)
 		})
+	}
+}
+
+// reconcileEvery runs Client.Reconcile at every tick until ctx is done.
+func (w *Worker) reconcileEvery(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := w.c.Reconcile(ctx, ReconcileOptions{})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.log.LogAttrs(ctx, slogWarn, "worker: reconcile failed", attrErr(err))
+		case err == nil && !rep.Consistent():
+			w.log.LogAttrs(ctx, slogWarn, "worker: reconcile repaired the index", slog.Int("missing_vectors", rep.MissingVectors),
+				slog.Int("mislabelled", rep.Mislabelled), slog.Int("orphans", rep.Orphans))
+		}
 	}
 }
 
@@ -413,6 +445,11 @@ func (w *Worker) process(ctx context.Context, job Job) {
 		w.log.LogAttrs(ctx, slogWarn, "worker: lost the job's lease; another worker owns it", attrs...)
 		return
 	}
+	if err != nil {
+		// The job and the source show tenants only jobErrorText; the
+		// full error goes to the host's log.
+		w.log.LogAttrs(ctx, slogWarn, "worker: ingestion failed", append(attrs, attrErr(err))...)
+	}
 	switch {
 	case err == nil:
 		if cerr := w.c.store.CompleteJob(bg, job.ID, w.cfg.ID, w.c.now()); cerr != nil {
@@ -423,13 +460,24 @@ func (w *Worker) process(ctx context.Context, job Job) {
 	case ctx.Err() != nil:
 		// The worker is stopping: queue the job again at once.
 		now := w.c.now()
-		w.finish(bg, job, "worker stopped: "+err.Error(), &now, attrs)
+		w.finish(bg, job, "worker stopped: "+jobErrorText(err), &now, attrs)
 	case permanent(err) || job.Attempts >= limit:
-		w.finish(bg, job, err.Error(), nil, attrs)
+		w.finish(bg, job, jobErrorText(err), nil, attrs)
 	default:
 		next := w.c.now().Add(w.cfg.Backoff(job.Attempts))
-		w.finish(bg, job, err.Error(), &next, attrs)
+		w.finish(bg, job, jobErrorText(err), &next, attrs)
 	}
+}
+
+// jobErrorText is what a job's LastError (read by tenants) says of an
+// ingestion's error: the failed documents and the kinds of failure, never
+// a host path, SQL or a driver's message.
+func jobErrorText(err error) string {
+	var ie *IngestError
+	if errors.As(err, &ie) {
+		return sourceErrorText(ie.Failed, ie.Total)
+	}
+	return publicText(err)
 }
 
 // finish records a failed attempt: queued again at retryAt, or failed.
