@@ -443,7 +443,7 @@ func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 	if err := h.authorizeAdmin(); err != nil {
 		return err
 	}
-	var sources int
+	var sources []string
 	err := h.c.store.InTx(ctx, func(tx storage.Storage) error {
 		b, err := tx.GetBot(ctx, h.p.TenantID, botID)
 		if err != nil {
@@ -453,12 +453,13 @@ func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 		if err != nil {
 			return err
 		}
+		sources = sources[:0]
 		for _, s := range srcs {
 			if err := tx.DeleteSource(ctx, h.p.TenantID, s.ID); err != nil {
 				return err
 			}
+			sources = append(sources, s.ID)
 		}
-		sources = len(srcs)
 		if b.HasCredentials {
 			if err := tx.SetBotCredentials(ctx, record.BotCredentials{TenantID: b.TenantID, BotID: b.ID}); err != nil {
 				return err
@@ -469,10 +470,13 @@ func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 	if err != nil {
 		return fmt.Errorf("minirag: delete bot: %w", err)
 	}
-	if err := h.c.deleteBotVectors(ctx, h.p.TenantID, botID); err != nil {
+	// By source, not by bot: a vector still labelled with this bot after
+	// a move of one of its sources cut short belongs to a chunk of
+	// another bot now.
+	if err := h.c.deleteSourcesVectors(ctx, h.p.TenantID, sources); err != nil {
 		h.c.log.LogAttrs(ctx, slogWarn, "bot deleted; its vectors are left for Reconcile", attrTenant(h.p.TenantID), attrBot(botID), attrErr(err))
 	}
-	h.c.log.LogAttrs(ctx, slogInfo, "bot deleted", attrTenant(h.p.TenantID), attrBot(botID), slog.Int("sources", sources))
+	h.c.log.LogAttrs(ctx, slogInfo, "bot deleted", attrTenant(h.p.TenantID), attrBot(botID), slog.Int("sources", len(sources)))
 	return nil
 }
 

@@ -146,68 +146,62 @@ func (c *Client) upsertChunks(ctx context.Context, chunks []record.Chunk) error 
 // hasIndex reports whether the Client keeps vectors.
 func (c *Client) hasIndex() bool { return c.vec != nil && c.emb != nil }
 
-// deleteSourceVectors removes a source's vectors, after Storage deleted
-// the source (a stop before it leaves vectors without chunks, which
+// deleteSourcesVectors removes the vectors of sources, after Storage
+// deleted them (a stop before it leaves vectors without chunks, which
 // searches drop and Reconcile deletes).
-func (c *Client) deleteSourceVectors(ctx context.Context, tenantID, sourceID string) error {
-	if !c.hasIndex() {
+func (c *Client) deleteSourcesVectors(ctx context.Context, tenantID string, sourceIDs []string) error {
+	if !c.hasIndex() || len(sourceIDs) == 0 {
 		return nil
 	}
 	if err := c.ensureIndex(ctx); err != nil {
 		return err
 	}
-	if err := c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{sourceID}}); err != nil {
-		return fmt.Errorf("minirag: delete source: vectors (left for Reconcile): %w", err)
+	if err := c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, SourceIDs: sourceIDs}); err != nil {
+		return fmt.Errorf("minirag: delete vectors of deleted sources: %w", err)
 	}
 	return nil
 }
 
-// deleteBotVectors removes a deleted bot's vectors, after Storage deleted
-// its sources (as deleteSourceVectors).
-func (c *Client) deleteBotVectors(ctx context.Context, tenantID, botID string) error {
-	if !c.hasIndex() {
-		return nil
-	}
-	if err := c.ensureIndex(ctx); err != nil {
-		return err
-	}
-	if err := c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID, BotID: botID}); err != nil {
-		return fmt.Errorf("minirag: delete bot: vectors (left for Reconcile): %w", err)
-	}
-	return nil
-}
-
-// moveSourceVectors relabels the vectors of a source's stored chunks
-// with the bot Storage now has for them (after the source moved to
-// another bot, which Storage did first, in one transaction): each
-// document's chunks are embedded again from their stored text and
-// upserted under the same IDs, replacing the old vectors in place, so no
-// chunk is ever without a vector. Until a vector is relabelled, a dense
-// search of the new bot misses it (lexical search finds the chunk at
-// once); a stop half way leaves vectors labelled with the old bot,
-// which Ingest (checkIndex) and Reconcile find and relabel.
-func (c *Client) moveSourceVectors(ctx context.Context, tenantID, sourceID string) error {
+// moveSourceVectors relabels the vectors of a source's chunks with the
+// bot Storage now has for the source (after it moved to another bot,
+// which Storage did first, in one transaction, moving the documents and
+// chunks with it). It streams the source's vectors and, for each page,
+// embeds again from the stored text the chunks whose vector carries
+// another bot and upserts them under the same IDs: a vector is replaced
+// in place, never deleted first, so every chunk keeps one. Until its
+// vector is relabelled, a dense search of the new bot misses a chunk
+// (lexical search finds it at once). A stop half way leaves vectors
+// labelled with the old bot; calling it again (UpdateSource with the
+// same bot, the next Ingest, or Reconcile) relabels only those.
+func (c *Client) moveSourceVectors(ctx context.Context, tenantID, sourceID, botID string) error {
 	if !c.hasIndex() {
 		return nil
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("minirag: update source: moving the vectors to the new bot failed (Ingest or Reconcile finishes it): %w", err)
+		return fmt.Errorf("minirag: update source: moving the vectors to the new bot failed (UpdateSource again, Ingest or Reconcile finishes it): %w", err)
 	}
 	if err := c.ensureIndex(ctx); err != nil {
 		return fail(err)
 	}
-	docs, err := c.store.ListDocuments(ctx, tenantID, sourceID)
+	f := vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{sourceID}}
+	err := c.eachVectorPage(ctx, f, reconcilePage, func(recs []vectorstore.Record) error {
+		var stale []string
+		for _, rec := range recs {
+			if rec.BotID != botID {
+				stale = append(stale, rec.ID)
+			}
+		}
+		if len(stale) == 0 {
+			return nil
+		}
+		chunks, err := c.store.GetChunks(ctx, tenantID, stale)
+		if err != nil {
+			return failedAt(kindStorage, err)
+		}
+		return c.upsertChunks(ctx, chunks)
+	})
 	if err != nil {
 		return fail(err)
-	}
-	for _, d := range docs {
-		chunks, err := c.store.ListChunks(ctx, tenantID, d.ID)
-		if err != nil {
-			return fail(err)
-		}
-		if err := c.upsertChunks(ctx, chunks); err != nil {
-			return fail(err)
-		}
 	}
 	return nil
 }

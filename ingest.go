@@ -148,10 +148,17 @@ type IngestError struct {
 }
 
 // Error names the source and the failed documents (the first few), each
-// with the kind of failure (DocumentError.PublicText); the causes are
-// reached by Unwrap.
+// with its cause: it is for the host (a log, an operator's tool). What
+// tenants may read is PublicText.
 func (e *IngestError) Error() string {
-	return fmt.Sprintf("minirag: ingest source %q: %s", e.SourceName, sourceErrorText(e.Failed, e.Total))
+	return fmt.Sprintf("minirag: ingest source %q: %s", e.SourceName, failedText(e.Failed, e.Total, false))
+}
+
+// PublicText is Error without the causes: each failed document is named
+// with the kind of its failure (DocumentError.PublicText), never a host
+// path, SQL or a driver's message. It is the source's error text.
+func (e *IngestError) PublicText() string {
+	return fmt.Sprintf("ingest source %q: %s", e.SourceName, failedText(e.Failed, e.Total, true))
 }
 
 // Unwrap returns the documents' errors.
@@ -180,11 +187,11 @@ type IngestResult struct {
 	// Embedded is the number of chunks embedded by this run (zero when
 	// nothing changed).
 	Embedded int `json:"embedded"`
-	// Skipped lists what was passed over: what the loader skipped
-	// (binary or too large files, pages that failed), whose stored
-	// documents are kept, and documents with no text (an empty file, a
-	// markdown file of front matter only), whose stored versions are
-	// deleted since they no longer hold text. Neither is a failure.
+	// Skipped lists what was passed over, with the reason: what the
+	// loader skipped (binary or too large files, pages that failed) and
+	// documents with no text (an empty file, a markdown file of front
+	// matter only). Neither is a failure; stored documents with these
+	// keys are kept.
 	Skipped []loader.Skipped `json:"skipped,omitempty"`
 	// Failed lists the documents that could not be ingested.
 	Failed   []*DocumentError `json:"failed,omitempty"`
@@ -214,7 +221,7 @@ type IngestResult struct {
 // path, SQL or a driver's message: the full errors go to Config.Logger).
 // A document with no text (an empty file, a markdown file holding only
 // front matter) is not a failure: it is listed in IngestResult.Skipped
-// and its stored version, if any, deleted. A document that fails
+// (its stored version, if any, is kept). A document that fails
 // (invalid UTF-8, an embedding or a storage error) keeps its previously
 // stored version, and searches keep finding it; the others are ingested,
 // and Ingest returns the result with an *IngestError holding one
@@ -325,6 +332,12 @@ func (c *Client) finishIngest(ctx context.Context, r *ingestRun) error {
 // sourceErrorText is the source's error text for failed documents: the
 // first few, named, each with the kind of its failure.
 func sourceErrorText(failed []*DocumentError, total int) string {
+	return failedText(failed, total, true)
+}
+
+// failedText names the first few failed documents, each with the kind of
+// its failure (public) or its cause.
+func failedText(failed []*DocumentError, total int, public bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d of %d documents failed: ", len(failed), total)
 	for i, e := range failed {
@@ -335,7 +348,11 @@ func sourceErrorText(failed []*DocumentError, total int) string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		fmt.Fprintf(&b, "%q: %s", e.Key, e.PublicText())
+		if public {
+			fmt.Fprintf(&b, "%q: %s", e.Key, e.PublicText())
+		} else {
+			fmt.Fprintf(&b, "%q: %v", e.Key, e.Err)
+		}
 	}
 	return b.String()
 }

@@ -20,10 +20,22 @@ import (
 // key is failKey.
 type batchSpy struct {
 	*sqlite.Store
+	*spyState
+}
 
+// spyState is shared by a batchSpy and the spies of its transactions.
+type spyState struct {
 	mu                     sync.Mutex
 	batches, batched, puts int
 	failKey                string
+}
+
+// InTx runs fn with a spy of the transaction, so that the calls made in
+// it are counted too.
+func (s *batchSpy) InTx(ctx context.Context, fn func(tx storage.Storage) error) error {
+	return s.Store.InTx(ctx, func(tx storage.Storage) error {
+		return fn(&batchSpy{Store: tx.(*sqlite.Store), spyState: s.spyState})
+	})
 }
 
 var errSpy = errors.New("spy: refused")
@@ -70,7 +82,7 @@ func (s *batchSpy) counts() (batches, batched, puts int) {
 func TestIngestUsesDocumentBatcher(t *testing.T) {
 	var spy *batchSpy
 	e := newIngestEnv(t, func(c *Config) {
-		spy = &batchSpy{Store: c.Storage.(*sqlite.Store)}
+		spy = &batchSpy{Store: c.Storage.(*sqlite.Store), spyState: &spyState{}}
 		c.Storage = spy
 	})
 	h, bot := e.tenantWithBot(t, "batch")

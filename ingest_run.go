@@ -50,9 +50,8 @@ type ingestRun struct {
 	// their content hash is not trusted (checkIndex).
 	untrusted map[string]bool
 	seen      map[string]bool  // keys the loader yielded
-	empty     map[string]bool  // keys of documents without text
 	skipped   []loader.Skipped // loader skips and empty documents, in order
-	loadSkips map[string]bool  // keys the loader skipped (their documents are kept)
+	keep      map[string]bool  // keys skipped: their stored documents are kept
 	chunks    map[string]int   // key -> stored chunk count after the run
 	batches   chan embedBatch  // accept → embed
 	done      chan []*docWork  // accept, embed → write
@@ -74,8 +73,8 @@ func (c *Client) newIngestRun(src Source, opts IngestOptions) (*ingestRun, error
 		c: c, src: src, opts: opts, text: text, md: md,
 		now:   c.now(),
 		model: space.Model, dims: strconv.Itoa(space.Dims),
-		untrusted: map[string]bool{}, seen: map[string]bool{}, empty: map[string]bool{},
-		loadSkips: map[string]bool{}, chunks: map[string]int{},
+		untrusted: map[string]bool{}, seen: map[string]bool{}, keep: map[string]bool{},
+		chunks: map[string]int{},
 	}
 	r.res.SourceID = src.ID
 	r.progress.SourceID = src.ID
@@ -210,7 +209,7 @@ func (r *ingestRun) newLoader() (loader.Loader, error) {
 		// Called from the goroutine running Load, as emit is: the writer
 		// reports it in order with the documents.
 		r.skipped = append(r.skipped, s)
-		r.loadSkips[s.Key] = true
+		r.keep[s.Key] = true
 		_ = r.sendDone(context.Background(), &docWork{doc: record.Document{Key: s.Key}, state: docSkipped})
 	}
 	if lopts.Logger == nil {
@@ -320,7 +319,7 @@ func (r *ingestRun) run(ctx context.Context, ld loader.Loader) error {
 // when its hash, bot and embedding space are the stored ones and
 // checkIndex found every vector of its chunks; otherwise it is chunked
 // and queued for embedding. A document without text is skipped, not
-// failed (its stored version is deleted by removeGone).
+// failed, as a loader's skip is (its stored version is kept).
 func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -379,7 +378,7 @@ func (r *ingestRun) unchanged(old storedDoc, hash string) bool {
 
 // skipEmpty records a document with no text to index as skipped.
 func (r *ingestRun) skipEmpty(ctx context.Context, key string) error {
-	r.empty[key] = true
+	r.keep[key] = true
 	r.skipped = append(r.skipped, loader.Skipped{Key: key, Reason: emptyDocErr{}.reason()})
 	return r.sendDone(ctx, &docWork{doc: record.Document{Key: key}, state: docSkipped})
 }
@@ -467,8 +466,8 @@ func (r *ingestRun) embed(ctx context.Context, b embedBatch) {
 }
 
 // removeGone deletes the stored documents the source no longer yields,
-// and those now without text, except those the loader skipped (a page
-// that timed out this time is kept). Storage first (each document with
+// except those skipped (a page that timed out this time, a file emptied
+// while being saved, are kept). Storage first (each document with
 // its chunks, one transaction each), then the vectors of the chunks it
 // deleted, by ID: a stop in between leaves vectors without chunks, which
 // searches drop and the next run deletes.
@@ -477,11 +476,11 @@ func (r *ingestRun) removeGone(ctx context.Context) error {
 	var dropped []string
 	defer func() { r.c.dropVectors(ctx, tenantID, dropped, "removed documents") }()
 	for key, d := range r.stored {
-		if r.seen[key] && !r.empty[key] {
+		if r.keep[key] {
+			r.chunks[key] = d.chunks
 			continue
 		}
-		if r.loadSkips[key] {
-			r.chunks[key] = d.chunks
+		if r.seen[key] {
 			continue
 		}
 		ids, err := r.c.deleteDocument(ctx, tenantID, d.id)

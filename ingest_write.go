@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/minirag/minirag/internal/id"
 	"github.com/minirag/minirag/record"
@@ -216,21 +218,38 @@ func (s writeStage) confirmVectors(ctx context.Context, todo []*docWork) {
 }
 
 // deleteReplaced is phase 3: it deletes the vectors no chunk refers to
-// any more, those of the replaced chunks and those of documents that
-// failed after phase 1. A failure leaves them to the next run (logged).
+// any more: those of the replaced chunks, and those of documents that
+// failed after phase 1. The latter go through deleteOrphans, which puts
+// back any whose chunk Storage holds after all (a commit reported failed
+// that did happen). A failure leaves them to the next run (logged).
 func (s writeStage) deleteReplaced(ctx context.Context, todo []*docWork) {
-	var ids []string
+	var replaced, unconfirmed []string
 	for _, w := range todo {
+		current := make(map[string]bool, len(w.chunks))
+		for _, ch := range w.chunks {
+			current[ch.ID] = true
+		}
 		if w.state == docFailed {
-			for _, ch := range w.chunks {
-				ids = append(ids, ch.ID)
-			}
+			unconfirmed = append(unconfirmed, slices.Collect(maps.Keys(current))...)
 			w.chunks = nil
 		}
-		ids = append(ids, w.replaced...)
+		// A commit retried after one reported failed that did happen
+		// replaces the document's own new chunks: never delete those.
+		for _, id := range w.replaced {
+			if !current[id] {
+				replaced = append(replaced, id)
+			}
+		}
 		w.replaced, w.vecs = nil, nil
 	}
-	s.r.c.dropVectors(ctx, s.r.src.TenantID, ids, "replaced chunks")
+	tenantID := s.r.src.TenantID
+	s.r.c.dropVectors(ctx, tenantID, replaced, "replaced chunks")
+	if len(unconfirmed) > 0 {
+		if _, err := s.r.c.deleteOrphans(ctx, tenantID, unconfirmed); err != nil {
+			s.r.c.log.LogAttrs(ctx, slogWarn, "ingest: vectors left for reconciliation", attrTenant(tenantID),
+				slog.String("of", "documents not stored"), slog.Int("vectors", len(unconfirmed)), attrErr(err))
+		}
+	}
 }
 
 // dropVectors deletes vectors that no chunk refers to, by ID. It is

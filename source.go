@@ -190,7 +190,6 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	}
 	var out Source
 	var v record.ValidationError
-	var moved bool
 	if u.Config != nil {
 		// A url source's host is resolved here, outside the transaction
 		// (the check inside it does no I/O). A config that is not a url
@@ -214,7 +213,6 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 			checkName(&v, "name", s.Name, true)
 		}
 		if u.BotID != nil && *u.BotID != s.BotID {
-			moved = true
 			s.BotID = *u.BotID
 			if err := checkSourceBot(ctx, tx, h.p.TenantID, s.BotID, &v); err != nil {
 				return err
@@ -255,10 +253,11 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 	if err != nil {
 		return Source{}, fmt.Errorf("minirag: update source: %w", err)
 	}
-	if moved {
+	if u.BotID != nil {
 		// Storage moved the documents and chunks to the new bot; the
-		// vectors follow (ingest.go).
-		if err := h.c.moveSourceVectors(ctx, out.TenantID, out.ID); err != nil {
+		// vectors follow (index.go). Also when the bot is unchanged: a
+		// retry after a move cut short relabels what was left.
+		if err := h.c.moveSourceVectors(ctx, out.TenantID, out.ID, out.BotID); err != nil {
 			return out, err
 		}
 	}
@@ -276,11 +275,17 @@ func (h *TenantHandle) DeleteSource(ctx context.Context, sourceID string) error 
 	if err := h.authorizeAdmin(); err != nil {
 		return err
 	}
-	if err := h.c.store.DeleteSource(ctx, h.p.TenantID, sourceID); err != nil {
+	err := h.c.store.DeleteSource(ctx, h.p.TenantID, sourceID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("minirag: delete source: %w", err)
 	}
-	if err := h.c.deleteSourceVectors(ctx, h.p.TenantID, sourceID); err != nil {
-		h.c.log.LogAttrs(ctx, slogWarn, "source deleted; its vectors are left for Reconcile", attrTenant(h.p.TenantID), attrSource(sourceID), attrErr(err))
+	// Also when the source is not found: a retry after a delete whose
+	// outcome was not known, or whose vectors were left, converges.
+	if verr := h.c.deleteSourcesVectors(ctx, h.p.TenantID, []string{sourceID}); verr != nil {
+		h.c.log.LogAttrs(ctx, slogWarn, "source deleted; its vectors are left for Reconcile", attrTenant(h.p.TenantID), attrSource(sourceID), attrErr(verr))
+	}
+	if err != nil {
+		return fmt.Errorf("minirag: delete source: %w", err)
 	}
 	h.c.log.LogAttrs(ctx, slogInfo, "source deleted", attrTenant(h.p.TenantID), attrSource(sourceID))
 	return nil

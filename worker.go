@@ -475,7 +475,7 @@ func (w *Worker) process(ctx context.Context, job Job) {
 func jobErrorText(err error) string {
 	var ie *IngestError
 	if errors.As(err, &ie) {
-		return sourceErrorText(ie.Failed, ie.Total)
+		return ie.PublicText()
 	}
 	return publicText(err)
 }

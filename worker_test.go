@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,12 +153,13 @@ func TestWorkerRetriesWithBackoff(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, JobQueued, j.Status)
 	assert.Equal(t, 1, j.Attempts)
-	assert.Contains(t, j.LastError, "embedding service overloaded")
+	assert.Contains(t, j.LastError, "embedding failed")
+	assert.NotContains(t, j.LastError, "embedding service overloaded", "the cause goes to the host's log, not to tenants")
 	assert.Equal(t, e.c.now().Add(time.Minute), j.RunAt)
 	src, err := h.GetSource(e.ctx, srcs[0].ID)
 	require.NoError(t, err)
 	assert.Equal(t, StatusError, src.Status)
-	assert.Contains(t, src.Error, "embedding service overloaded")
+	assert.Contains(t, src.Error, "embedding failed")
 
 	// Not before its time.
 	ok, err := w.RunOnce(e.ctx)
@@ -198,20 +200,22 @@ func TestWorkerGivesUpAfterMaxAttempts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, JobFailed, j.Status)
 	assert.Equal(t, 2, j.Attempts)
-	assert.Contains(t, j.LastError, "embedding service down")
-	assert.Contains(t, j.LastError, "Note 0", "the error names the document")
+	assert.Contains(t, j.LastError, "embedding failed")
+	assert.Contains(t, j.LastError, "Note 0", "the error names the source")
+	assert.Contains(t, j.LastError, `"text"`, "the error names the document")
 	src, err := h.GetSource(e.ctx, srcs[0].ID)
 	require.NoError(t, err)
 	assert.Equal(t, StatusError, src.Status)
-	assert.Contains(t, src.Error, "embedding service down")
+	assert.Contains(t, src.Error, "embedding failed")
 }
 
 func TestWorkerDoesNotRetryPermanentErrors(t *testing.T) {
 	e := newIngestEnv(t)
 	h, bot := e.tenantWithBot(t, "acme")
-	// A file source whose only document is empty.
+	// A file source whose only document is not UTF-8 (past the loader's
+	// 8 KiB sniff).
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"empty.md": "\n\n"})
+	writeFiles(t, dir, map[string]string{"broken.md": strings.Repeat("Notes. ", 2000) + "\xff\xfe"})
 	src := e.dirSource(t, h, bot.ID, dir)
 	j, err := h.EnqueueIngest(e.ctx, src.ID)
 	require.NoError(t, err)
@@ -222,7 +226,8 @@ func TestWorkerDoesNotRetryPermanentErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, JobFailed, j.Status)
 	assert.Equal(t, 1, j.Attempts)
-	assert.Contains(t, j.LastError, "empty.md")
+	assert.Contains(t, j.LastError, "broken.md")
+	assert.Contains(t, j.LastError, "invalid UTF-8")
 }
 
 func TestWorkerReclaimsExpiredLease(t *testing.T) {

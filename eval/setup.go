@@ -75,10 +75,10 @@ func (e *Env) load(ctx context.Context, corpus string) error {
 	e.BotID = bot.ID
 	src, err := e.Tenant.CreateSource(ctx, minirag.SourceParams{
 		BotID: bot.ID, Name: "prometheus-docs", Type: minirag.SourceFile,
-		// The corpus is docs/ and blog/; SOURCE.md describes the copy, and
-		// the 13 index.md files are front matter only (no text, which
-		// ingestion reports as a failed document).
-		Config: loader.FileConfig{Path: corpus, Include: []string{"**/*.md"}, Exclude: []string{"SOURCE.md", "index.md"}},
+		// The corpus is docs/ and blog/; SOURCE.md describes the copy. The
+		// 13 index.md files are front matter only: ingestion skips them
+		// (IngestResult.Skipped), as it does any document without text.
+		Config: loader.FileConfig{Path: corpus, Include: []string{"**/*.md"}, Exclude: []string{"SOURCE.md"}},
 	})
 	if err != nil {
 		return fmt.Errorf("eval: create source: %w", err)

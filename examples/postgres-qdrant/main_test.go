@@ -222,14 +222,13 @@ func TestRunHashingFallback(t *testing.T) {
 	assert.NotContains(t, out, "warning:")
 
 	// The collection dropped behind the SDK's back: Storage still says the
-	// documents are embedded by this model, so they stay unchanged; the
-	// example notices that search finds nothing and says to reindex, and
-	// -reindex fills the collection again.
+	// documents are embedded by this model, but ingestion finds their
+	// chunks without vectors, does not trust their hashes and embeds them
+	// again: a plain run heals the index.
 	require.NoError(t, e.qdrant.Client(t).DeleteCollection(t.Context(), collection))
 	out = e.run(t)
-	assert.Contains(t, out, "ingestion: 3 documents (3 unchanged, 0 failed), 0 chunks embedded")
-	assert.Contains(t, out, "warning: the source has chunks but the Qdrant collection holds no vector for them")
-	assert.Contains(t, out, "run again with -reindex")
+	assert.Contains(t, out, "ingestion: 3 documents (0 unchanged, 0 failed), 3 chunks embedded")
+	assert.NotContains(t, out, "warning:")
 	e.cfg.Reindex = true
 	out = e.run(t)
 	assert.Contains(t, out, "ingestion: 3 documents (0 unchanged, 0 failed), 3 chunks embedded")
@@ -285,7 +284,9 @@ func TestRunRetriesIngestion(t *testing.T) {
 	e.cfg.EmbedBaseURL = failingEmbeddings(t, e.api, func(n int64) bool { return n == 2 })
 	out := e.run(t)
 	assert.Contains(t, out, "ingestion: attempt 1 failed (")
-	assert.Contains(t, out, "503")
+	// The job's error is what a tenant may read: the kind of failure; the
+	// cause (a 503) is in the host's log.
+	assert.Contains(t, out, "embedding failed")
 	assert.Contains(t, out, "source: status ready, 3 documents")
 	assert.Regexp(t, `Q: how do I restore a backup\?\n  1\. \S+  Backups`, out)
 }
@@ -306,9 +307,9 @@ func TestRunBadDocument(t *testing.T) {
 	e.cfg.ChatBaseURL = ""
 	require.NoError(t, os.WriteFile(filepath.Join(e.dir, "empty.md"), []byte("  \n\n"), 0o644))
 	out := e.run(t)
-	// An empty document is not retried; the other documents are searchable.
-	assert.Contains(t, out, "ingestion: job failed after 1 attempt(s): ")
-	assert.Contains(t, out, "empty.md")
+	// An empty document is skipped, not failed: the job succeeds and the
+	// other documents are searchable.
+	assert.NotContains(t, out, "job failed")
 	assert.Contains(t, out, "3 documents")
 	assert.Regexp(t, `Q: how do I restore a backup\?\n  1\. \S+  Backups`, out)
 }
