@@ -78,10 +78,11 @@
 //     with its sources (TenantHandle.DeleteBot): Storage first, in one
 //     transaction, then the vectors.
 //   - Moving a source to another bot (TenantHandle.UpdateSource): Storage
-//     moves the documents and chunks in one transaction, then each chunk's
-//     vector is replaced in place by one labelled with the new bot (never
-//     deleted first). Until then a dense search of the new bot misses the
-//     chunk; lexical search finds it at once.
+//     moves the documents and chunks in one transaction, and that is the
+//     switch: a dense search asks the VectorStore for the vectors of the
+//     bot's sources as Storage lists them, not for the bot ID a vector
+//     carries. Then each vector is relabelled with the new bot, replaced in
+//     place (never deleted first).
 //   - Changing the embedding model starts an empty space (the VectorStore
 //     keeps one per model): until its vectors are written, dense search
 //     finds nothing. Client.Reconcile fills it from the stored chunk text,

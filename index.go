@@ -168,11 +168,12 @@ func (c *Client) deleteSourcesVectors(ctx context.Context, tenantID string, sour
 // chunks with it). It streams the source's vectors and, for each page,
 // embeds again from the stored text the chunks whose vector carries
 // another bot and upserts them under the same IDs: a vector is replaced
-// in place, never deleted first, so every chunk keeps one. Until its
-// vector is relabelled, a dense search of the new bot misses a chunk
-// (lexical search finds it at once). A stop half way leaves vectors
-// labelled with the old bot; calling it again (UpdateSource with the
-// same bot, the next Ingest, or Reconcile) relabels only those.
+// in place, never deleted first, so every chunk keeps one. Searches do
+// not depend on the label (they filter by the bot's sources, see
+// searchDense), so the moved documents are found under the new bot
+// from the Storage commit on. A stop half way leaves vectors labelled
+// with the old bot; calling it again (UpdateSource with the same bot,
+// the next Ingest, or Reconcile) relabels only those.
 func (c *Client) moveSourceVectors(ctx context.Context, tenantID, sourceID, botID string) error {
 	if !c.hasIndex() {
 		return nil

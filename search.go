@@ -366,10 +366,28 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 }
 
 // searchDense embeds the query and asks the VectorStore for the want
-// closest vectors of the bot (and sources).
+// closest vectors of the bot's sources (those of req.SourceIDs when set).
+// The filter names the sources Storage gives the bot now, not the bot
+// ID the vectors carry: a source moved to another bot is found under
+// the new bot from the instant Storage moves it, before its vectors are
+// relabelled (doc.go, "Crash safety").
 func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID string, want int) ([]vectorstore.Match, error) {
 	if err := h.c.ensureIndex(ctx); err != nil {
 		return nil, err
+	}
+	sourceIDs := req.SourceIDs
+	if len(sourceIDs) == 0 {
+		srcs, err := h.c.store.ListSources(ctx, h.p.TenantID, botID)
+		if err != nil {
+			return nil, fmt.Errorf("minirag: search: list the bot's sources: %w", err)
+		}
+		if len(srcs) == 0 {
+			return nil, nil
+		}
+		sourceIDs = make([]string, len(srcs))
+		for i := range srcs {
+			sourceIDs[i] = srcs[i].ID
+		}
 	}
 	vecs, err := h.c.emb.Embed(ctx, []string{req.Query})
 	if err != nil {
@@ -381,7 +399,7 @@ func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID
 	h.c.meterEmbedding(ctx, h.p.TenantID, botID, []string{req.Query})
 	dense, err := h.c.vec.Search(ctx, vectorstore.Query{
 		Vector: vecs[0], TopK: want,
-		Filter: vectorstore.Filter{TenantID: h.p.TenantID, BotID: botID, SourceIDs: req.SourceIDs},
+		Filter: vectorstore.Filter{TenantID: h.p.TenantID, SourceIDs: sourceIDs},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("minirag: search: vector store: %w", err)
