@@ -17,6 +17,7 @@ import (
 	"github.com/minirag/minirag/internal/id"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
 )
 
 // Credentials are a bot's provider credentials: an API key and optional
@@ -467,6 +468,14 @@ func (h *TenantHandle) DeleteBot(ctx context.Context, botID string) error {
 		}
 		return tx.DeleteBot(ctx, h.p.TenantID, botID, h.c.now())
 	})
+	if errors.Is(err, ErrNotFound) && h.c.hasIndex() {
+		// A retry after a delete whose outcome was not known: the
+		// vectors still labelled with the bot that have no chunk go (by
+		// their chunks, not their label, see below).
+		if serr := h.c.sweepOrphans(ctx, vectorstore.Filter{TenantID: h.p.TenantID, BotID: botID}); serr != nil {
+			h.c.log.LogAttrs(ctx, slogWarn, "delete bot: vectors left for Reconcile", attrTenant(h.p.TenantID), attrBot(botID), attrErr(serr))
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("minirag: delete bot: %w", err)
 	}

@@ -255,6 +255,28 @@ func labelled(rec vectorstore.Record, ch record.Chunk) bool {
 	return rec.BotID == ch.BotID && rec.SourceID == ch.SourceID && rec.DocumentID == ch.DocumentID
 }
 
+// sweepOrphans deletes the vectors matching f that have no chunk,
+// checked page by page against Storage (deleteOrphans).
+func (c *Client) sweepOrphans(ctx context.Context, f vectorstore.Filter) error {
+	if err := c.ensureIndex(ctx); err != nil {
+		return err
+	}
+	return c.eachVectorPage(ctx, f, reconcilePage, func(recs []vectorstore.Record) error {
+		found, err := c.chunksByID(ctx, f.TenantID, recordIDs(recs))
+		if err != nil {
+			return err
+		}
+		var orphans []string
+		for _, rec := range recs {
+			if _, ok := found[rec.ID]; !ok {
+				orphans = append(orphans, rec.ID)
+			}
+		}
+		_, err = c.deleteOrphans(ctx, f.TenantID, orphans)
+		return err
+	})
+}
+
 // deleteOrphans deletes vectors found without a chunk and returns how
 // many. An ingestion may have upserted them and committed their chunks
 // since they were found (its phases 1 and 2, see writeStage): Storage is
