@@ -118,6 +118,16 @@ func (c *Client) Reconcile(ctx context.Context, opts ReconcileOptions) (Reconcil
 	return rep, err
 }
 
+// Reconcile is Client.Reconcile for the handle's tenant only
+// (opts.TenantID is ignored). Needs the admin scope.
+func (h *TenantHandle) Reconcile(ctx context.Context, opts ReconcileOptions) (ReconcileReport, error) {
+	if err := h.authorizeAdmin(); err != nil {
+		return ReconcileReport{}, err
+	}
+	opts.TenantID = h.p.TenantID
+	return h.c.Reconcile(ctx, opts)
+}
+
 // reconcileTenant runs both passes over one tenant: every chunk has a
 // well labelled vector, then every vector has a chunk.
 func (c *Client) reconcileTenant(ctx context.Context, tenantID string, opts ReconcileOptions, rep *ReconcileReport) error {

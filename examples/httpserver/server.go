@@ -50,6 +50,7 @@ type server struct {
 //	POST   /v1/sources/{id}/ingest           queue an ingestion (202)
 //	GET    /v1/jobs[?source_id=]             list ingestion jobs
 //	GET    /v1/jobs/{id}                     read a job
+//	POST   /v1/admin/reconcile[?dry_run=]    reconcile the tenant's index (reconcile.go)
 //
 // and the conversation, feedback and usage routes (conversations.go).
 //
@@ -83,6 +84,7 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	api.HandleFunc("GET /v1/jobs", s.listJobs)
 	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	s.conversationRoutes(api) // conversations.go
+	api.HandleFunc("POST /v1/admin/reconcile", s.reconcile)
 
 	root := http.NewServeMux()
 	root.HandleFunc("POST /v1/tenants", s.createTenant)

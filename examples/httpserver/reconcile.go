@@ -1,0 +1,30 @@
+package main
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/minirag/minirag"
+)
+
+// reconcile answers POST /v1/admin/reconcile[?dry_run=true]: it compares
+// the caller's tenant's chunks with its vectors and repairs what differs
+// (minirag.TenantHandle.Reconcile), or only reports with dry_run. Admin
+// scope. The body is the minirag.ReconcileReport.
+func (s *server) reconcile(w http.ResponseWriter, r *http.Request) {
+	var opts minirag.ReconcileOptions
+	if v := r.URL.Query().Get("dry_run"); v != "" {
+		dry, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "dry_run must be true or false"})
+			return
+		}
+		opts.DryRun = dry
+	}
+	rep, err := s.handle(r).Reconcile(r.Context(), opts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
