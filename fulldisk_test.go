@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +39,7 @@ func TestFullDisk(t *testing.T) {
 	const n = 30
 	version := func(v int) {
 		for i := range n {
-			body := fmt.Sprintf("# Page %d\n\nmango%d, edition %d. %s\n", i, i, v, strings.Repeat(fmt.Sprintf("Edition %d of page %d. ", v, i), 150))
+			body := fmt.Sprintf("# Page %d\n\n%s\n", i, strings.Repeat(fmt.Sprintf("mango%d, edition %d, describes fruit number %d. ", i, v, i), 1+v*3))
 			require.NoError(t, os.WriteFile(filepath.Join(docs, fmt.Sprintf("p%02d.md", i)), []byte(body), 0o644))
 		}
 	}
@@ -70,32 +71,42 @@ func TestFullDisk(t *testing.T) {
 	}
 	found(c, "1")
 
-	// Fill the disk, leaving a few KiB.
-	fill, err := os.Create(filepath.Join(mnt, "filler"))
-	require.NoError(t, err)
-	chunk := make([]byte, 64<<10)
-	for {
-		if _, err := fill.Write(chunk); err != nil {
-			require.True(t, errors.Is(err, syscall.ENOSPC), "filling: %v", err)
-			break
-		}
-	}
-	require.NoError(t, fill.Close())
-	var st syscall.Statfs_t
-	require.NoError(t, syscall.Statfs(mnt, &st))
-	t.Logf("disk full: %d bytes free", st.Bavail*uint64(st.Bsize))
-
-	version(2)
-	res, err := h.Ingest(ctx, src.ID, IngestOptions{})
-	require.Error(t, err, "an ingestion on a full disk fails")
-	t.Logf("ingest on a full disk: %v (updated %d, failed %d)", err, res.Updated, len(res.Failed))
-	d := diffIndex(t, c.store, c.vec, b.Tenant.ID)
-	require.Empty(t, d.missing, "chunks without vectors on a full disk: %v", d)
-	for i := range n {
-		rs, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: fmt.Sprintf("mango%d", i), Mode: SearchHybrid, TopK: 1})
+	// Fill the disk, leaving free bytes, and ingest a new edition of every
+	// page: the ingestion fails (as a whole or for some documents), every
+	// page is still found in one edition or the other, and with space
+	// again a plain Ingest converges.
+	fillUpTo := func(free int64) {
+		fill, err := os.Create(filepath.Join(mnt, "filler"))
 		require.NoError(t, err)
-		require.NotEmpty(t, rs, "page %d is still found on a full disk", i)
+		chunk := make([]byte, 16<<10)
+		var written int64
+		for {
+			n, err := fill.Write(chunk)
+			written += int64(n)
+			if err != nil {
+				require.True(t, errors.Is(err, syscall.ENOSPC), "filling: %v", err)
+				break
+			}
+		}
+		require.NoError(t, fill.Truncate(max(written-free, 0)))
+		require.NoError(t, fill.Close())
 	}
+	edition := 1
+	for _, free := range []int64{0, 24 << 10, 64 << 10, 160 << 10} {
+		fillUpTo(free)
+		edition++
+		version(edition)
+		res, err := h.Ingest(ctx, src.ID, IngestOptions{BatchSize: 4})
+		t.Logf("%d KiB free: ingest: updated %d, failed %d, error: %v", free>>10, res.Updated, len(res.Failed), err)
+		d := diffIndex(t, c.store, c.vec, b.Tenant.ID)
+		require.Empty(t, d.missing, "chunks without vectors on a full disk: %v", d)
+		found(c, "")
+		require.NoError(t, os.Remove(filepath.Join(mnt, "filler")))
+		_, err = h.Ingest(ctx, src.ID, IngestOptions{})
+		require.NoError(t, err, "with space again")
+		found(c, strconv.Itoa(edition))
+	}
+	fillUpTo(0)
 	_ = c.Close() // may fail on a full disk: the marker then stays
 
 	// Space again: the folder reopens, the stores agree, a plain Ingest
@@ -104,11 +115,11 @@ func TestFullDisk(t *testing.T) {
 	c, err = Open(ctx, dir, opts)
 	require.NoError(t, err)
 	defer c.Close()
-	d = diffIndex(t, c.store, c.vec, b.Tenant.ID)
+	d := diffIndex(t, c.store, c.vec, b.Tenant.ID)
 	require.Empty(t, d.missing, "after reopening: %v", d)
 	_, err = c.Tenant(b.Tenant.ID).Ingest(ctx, src.ID, IngestOptions{})
 	require.NoError(t, err)
 	d = diffIndex(t, c.store, c.vec, b.Tenant.ID)
 	require.True(t, d.missing == nil && d.mislabelled == nil && d.orphans == nil, "after a plain Ingest: %v", d)
-	found(c, "2")
+	found(c, strconv.Itoa(edition))
 }
