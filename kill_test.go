@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ import (
 const (
 	envKillHelper = "MINIRAG_KILL_HELPER" // the folder the helper ingests into
 	envKillSeed   = "MINIRAG_KILL_SEED"
-	killDocs      = 240
+	killDocs      = 200
 	killRounds    = 20
 )
 
@@ -56,8 +57,8 @@ func TestMain(m *testing.M) {
 
 // killDoc is the text of document i at version v.
 func killDoc(i, v int) string {
-	return fmt.Sprintf("# Page %d\n\nkiwi%d is described here, version v%dv of page %d. %s\n", i, i, v, i,
-		strings.Repeat(fmt.Sprintf("Filler sentence %d about page %d. ", v, i), 12))
+	return fmt.Sprintf("# Page %d\n\nkiwi%03d is described here, version v%dv of page %d. %s\n", i, i, v, i,
+		strings.Repeat(fmt.Sprintf("Filler sentence %d about page %d. ", v, i), 2))
 }
 
 // killHelper is the helper process: it ingests the folder's only source
@@ -88,7 +89,7 @@ func killHelper(dir string) int {
 	docsDir := filepath.Join(dir, "docs")
 	fmt.Println("ready")
 	for round := 0; ; round++ {
-		for range 1 + rng.IntN(40) {
+		for range 20 + rng.IntN(100) {
 			i := rng.IntN(killDocs)
 			_ = os.WriteFile(filepath.Join(docsDir, fmt.Sprintf("page-%03d.md", i)), []byte(killDoc(i, round+2)), 0o644)
 		}
@@ -98,7 +99,7 @@ func killHelper(dir string) int {
 				fmt.Fprintln(os.Stderr, "helper: move:", err)
 			}
 		}
-		if _, err := h.Ingest(ctx, srcs[0].ID, IngestOptions{BatchSize: 16}); err != nil {
+		if _, err := h.Ingest(ctx, srcs[0].ID, IngestOptions{BatchSize: 8}); err != nil {
 			fmt.Fprintln(os.Stderr, "helper: ingest:", err)
 		}
 	}
@@ -204,12 +205,17 @@ func TestKill9(t *testing.T) {
 			i := rng.IntN(killDocs)
 			body, err := os.ReadFile(filepath.Join(docsDir, fmt.Sprintf("page-%03d.md", i)))
 			require.NoError(t, err)
-			version := strings.SplitN(strings.SplitN(string(body), "version ", 2)[1], " ", 2)[0]
+			_, rest, ok := strings.Cut(string(body), "version ")
+			if !ok {
+				continue // a file the helper was writing when it was killed
+			}
+			version, _, _ := strings.Cut(rest, " ")
 			for _, mode := range []SearchMode{SearchDense, SearchLexical, SearchHybrid} {
-				rs, err := h.Search(ctx, SearchRequest{BotID: s.BotID, Query: fmt.Sprintf("kiwi%d", i), Mode: mode, TopK: 3})
+				rs, err := h.Search(ctx, SearchRequest{BotID: s.BotID, Query: fmt.Sprintf("kiwi%03d", i), Mode: mode, TopK: 10})
 				require.NoError(t, err)
-				require.NotEmpty(t, rs, "%s: page %d (%s)", why, i, mode)
-				require.Contains(t, rs[0].Text, fmt.Sprintf("kiwi%d is described here, version %s", i, version), "%s: page %d (%s)", why, i, mode)
+				want := fmt.Sprintf("kiwi%03d is described here, version %s", i, version)
+				require.True(t, slices.ContainsFunc(rs, func(r SearchResult) bool { return strings.Contains(r.Text, want) }),
+					"%s: page %d (%s): %q not found", why, i, mode, want)
 			}
 		}
 		// 4. A clean Close removes the marker.
