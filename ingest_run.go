@@ -476,7 +476,7 @@ func (r *ingestRun) removeGone(ctx context.Context) error {
 	var dropped []string
 	defer func() { r.c.dropVectors(ctx, tenantID, dropped, "removed documents") }()
 	for key, d := range r.stored {
-		if r.keep[key] {
+		if loader.CoveredBySkip(r.keep, key) {
 			r.chunks[key] = d.chunks
 			continue
 		}
