@@ -445,6 +445,11 @@ func (r *ingestRun) sendDone(ctx context.Context, w ...*docWork) error {
 // stop here loses only work.
 func (r *ingestRun) embed(ctx context.Context, b embedBatch) {
 	vecs, err := r.c.embedTexts(ctx, b.texts)
+	if err == nil {
+		// Before the pieces are counted done: the writer may not have
+		// their documents yet, whose pieces meterEmbed reads.
+		r.meterEmbed(ctx, b) // usage.go
+	}
 	var finished []*docWork
 	r.mu.Lock()
 	for i, ref := range b.refs {
