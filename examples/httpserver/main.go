@@ -10,10 +10,12 @@
 // local vector store, the hashing embedder). Environment variables switch
 // parts to services:
 //
-//	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite
+//	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite (pool size: pool_max_conns=N in the URL)
 //	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store (on PGlite, whose
 //	                          connections share one backend, or behind a transaction-mode pooler,
 //	                          add default_query_exec_mode=simple_protocol to the URL)
+//	MINIRAG_PG_POOL_MAX_CONNS the size of each PostgreSQL pool (storage, pgvector) whose URL has no
+//	                          pool_max_conns (pgx's default is max(4, CPUs), shared by auth and search)
 //	MINIRAG_QDRANT_ADDR       vectorstore/qdrant (host:port of the gRPC API), with MINIRAG_QDRANT_API_KEY
 //	MINIRAG_EMBED_BASE_URL    embed/openai on an OpenAI-compatible endpoint, with
 //	                          MINIRAG_EMBED_MODEL (required), MINIRAG_EMBED_API_KEY, MINIRAG_EMBED_DIMENSIONS
@@ -36,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -110,12 +113,7 @@ func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, g
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           newServer(c, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := httpServer(ctx, newServer(c, log), requestReadTimeout)
 	log.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("stack", desc))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -134,6 +132,51 @@ func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, g
 		return err
 	}
 	return nil
+}
+
+// requestReadTimeout bounds the reading of a whole request, headers and
+// body: a client dribbling its body is cut off (408) instead of holding
+// its connection and goroutine for ever. A body is at most 1 MiB, so 30 s
+// allows about 35 KB/s. Answers are not bounded: a streamed chat answer
+// may take longer (http.Server.ReadTimeout does not end a handler that
+// has read its body).
+const requestReadTimeout = 30 * time.Second
+
+// httpServer is the http.Server of h: headers within 10 s, the whole
+// request within readTimeout, idle keep-alive connections closed after 2
+// minutes; requests' contexts derive from ctx without its cancellation
+// (shutdown drains them instead).
+func httpServer(ctx context.Context, h http.Handler, readTimeout time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, readTimeout),
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+}
+
+// poolURL adds pool_max_conns=maxConns (MINIRAG_PG_POOL_MAX_CONNS) to a
+// PostgreSQL connection string, URL (postgres://…) or keyword/value form,
+// unless it is empty or the string sets pool_max_conns itself.
+func poolURL(conn, maxConns string) (string, error) {
+	if conn == "" || maxConns == "" || strings.Contains(conn, "pool_max_conns") {
+		return conn, nil
+	}
+	if n, err := strconv.Atoi(maxConns); err != nil || n < 1 {
+		return "", fmt.Errorf("MINIRAG_PG_POOL_MAX_CONNS must be a positive integer")
+	}
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u, err := url.Parse(conn)
+		if err != nil {
+			return "", fmt.Errorf("a PostgreSQL URL cannot be parsed") // the URL may hold a password
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", maxConns)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return conn + " pool_max_conns=" + maxConns, nil
 }
 
 // openClient builds the Client from the environment: minirag.Open on dir
@@ -156,6 +199,12 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		return nil, "", err
 	}
 	pgURL, pgvURL, qdrantAddr := getenv("MINIRAG_POSTGRES_URL"), getenv("MINIRAG_PGVECTOR_URL"), getenv("MINIRAG_QDRANT_ADDR")
+	if pgURL, err = poolURL(pgURL, getenv("MINIRAG_PG_POOL_MAX_CONNS")); err != nil {
+		return nil, "", err
+	}
+	if pgvURL, err = poolURL(pgvURL, getenv("MINIRAG_PG_POOL_MAX_CONNS")); err != nil {
+		return nil, "", err
+	}
 	// Anyone may bootstrap a tenant, so file sources must not read any
 	// file of the host: they are confined to the file root.
 	fileRoot := getenv("MINIRAG_FILE_ROOT")

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"reflect"
 	"slices"
@@ -433,7 +434,11 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		synErr  *json.SyntaxError
 		timeErr *time.ParseError
 	)
+	var netErr net.Error
 	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		// http.Server.ReadTimeout passed while the body was arriving.
+		return apiError{status: http.StatusRequestTimeout, code: "request_timeout", msg: "the request body did not arrive in time"}
 	case errors.As(err, &timeErr):
 		const msg = "must be a time in RFC 3339 format, such as 2030-01-31T00:00:00Z"
 		field := badTimeField(body.Bytes(), dst)
