@@ -6,7 +6,8 @@ package minirag_test
 // pgvector schema, queues 30 ingestion jobs, kills (SIGKILL) the process
 // that holds one slow job mid-run, and checks that every job was done
 // exactly once: the jobs table, what each worker logged as done, and what
-// each worker embedded.
+// each worker embedded; and that the index is consistent afterwards
+// (Client.Reconcile, dry run: every chunk has its vector, no orphan).
 
 import (
 	"bufio"
@@ -420,6 +421,18 @@ func TestMultiProcessWorkers(t *testing.T) {
 		pgx.Identifier{vecSchema, vs.TableName(hash.Model())}.Sanitize()).Scan(&vecs, &n))
 	assert.Equal(t, mpJobs, vecs)
 	assert.Equal(t, mpJobs, n)
+
+	// The index is consistent although a worker died holding a job: every
+	// chunk has its vector, labelled with its own bot, source and
+	// document, and no vector lacks its chunk (Reconcile, dry run, reads
+	// both stores page by page).
+	rc, err := minirag.New(minirag.Config{Storage: st, VectorStore: vs, Embedder: hash})
+	require.NoError(t, err)
+	rep, err := rc.Reconcile(ctx, minirag.ReconcileOptions{DryRun: true})
+	require.NoError(t, err)
+	assert.True(t, rep.Consistent(), "%+v", rep)
+	assert.Equal(t, mpJobs, rep.Chunks)
+	assert.Equal(t, mpJobs, rep.Vectors)
 
 	t.Logf("jobs done per worker: %v (killed: %s); slow job finished %s after the kill (lease %s)",
 		perWorker, victim, rescuedAfter.Round(time.Millisecond), mpLease)
