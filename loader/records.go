@@ -41,7 +41,10 @@ type RecordsConfig struct {
 	// Metadata lists columns copied into the document's metadata under
 	// their own names (not one of the reserved names content_type,
 	// format, format_name, size, mtime, row, embedding_model,
-	// embedding_dims).
+	// embedding_dims). Ingestion compares documents by their text, so a
+	// row whose metadata columns (or position, "row") changed but whose
+	// text did not keeps its stored metadata until its text changes or
+	// the source is ingested with Force.
 	Metadata []string `json:"metadata,omitempty"`
 	// Delimiter is the CSV field separator, one character; empty means
 	// "," for .csv and a tab for .tsv files.
@@ -110,9 +113,10 @@ type recordRow struct {
 
 // recordsFile turns the rows of a CSV or JSON Lines file into documents.
 // Row problems (bad JSON, no text, a repeated or empty key) are reported to
-// skip and the row passed over; a file-wide problem (a named column missing
-// from the header, too many rows) is returned as an error and no row of
-// the file is emitted.
+// skip and the row passed over. A file-wide problem (a named column
+// missing from the header, too many rows, bad CSV quoting) is returned as
+// an error: the rows emitted before it stay emitted, and the caller reports
+// the file as skipped, which keeps its other stored rows (CoveredBySkip).
 func recordsFile(ctx context.Context, cfg *RecordsConfig, data []byte, name, key, uri string, lim Limits,
 	meta map[string]string, skip func(key, reason string), emit func(Document) error) error {
 	if cfg == nil {
