@@ -5,6 +5,7 @@
 //	Open(dir) ──► Store ──Init(Space)──► dir/<model>-<hash>/
 //	                                       snapshot.bin  all records up to a sequence number
 //	                                       wal.log       every Upsert/Delete batch since
+//	                                       rescore.f32   (Int8 only) float32s written since the snapshot
 //
 // # Data layout
 //
@@ -14,6 +15,15 @@
 // document IDs interned as int32. Memory is therefore close to the raw
 // vector bytes: per record, dims*4 bytes plus its ID string, a map entry and
 // 12 bytes of filter IDs. Deleting swaps the last row into the hole.
+//
+// The snapshot (format 2, snapshot2.go) is laid out as those arrays, so
+// Init memory-maps it copy-on-write and points the blocks into it instead
+// of decoding it: a reopen costs reading the file once for its checksum
+// and building the ID index, and the pages come in as searches touch them
+// (the first search after a reopen pays that). With WithQuantization(Int8)
+// the blocks hold one int8 code per dimension and a scale per row instead
+// of the float32s, which stay on disk and are read back only to rescore a
+// search's best candidates (quant.go): about a quarter of the memory.
 //
 // # Search
 //
