@@ -104,6 +104,8 @@ type partition struct {
 	blocks    []*block
 	index     map[string]int32
 	adds      uint64 // rows ever added (List's sorted-ID cache checks it)
+	ver       uint64 // bumped by every change of rows or metas (posting.go)
+	post      postings
 }
 
 func newPartition(dims, blockRows int, quant bool) *partition {
@@ -182,6 +184,7 @@ func (p *partition) add(id string) int {
 	r := p.n
 	p.n++
 	p.adds++
+	p.ver++
 	p.index[id] = int32(r)
 	return r
 }
@@ -189,6 +192,7 @@ func (p *partition) add(id string) int {
 // remove deletes row r, moving the last row into its place, and returns the
 // removed row's meta for the caller to release.
 func (p *partition) remove(r int) meta {
+	p.ver++
 	last := p.n - 1
 	m := *p.meta(r)
 	delete(p.index, p.id(r))

@@ -306,6 +306,7 @@ func (s *Store) put(tenant, id, bot, src, doc []byte) (*partition, int) {
 	old := *m
 	// Take the new references before releasing the old: IDs often stay.
 	*m = meta{bot: s.in.refBytes(bot), source: s.in.refBytes(src), doc: s.in.refBytes(doc)}
+	p.ver++
 	s.in.unref(old.bot)
 	s.in.unref(old.source)
 	s.in.unref(old.doc)

@@ -146,9 +146,16 @@ func (s *Store) searchQuant(p *partition, q []float32, k int, c *compiled, useMi
 		return nil, nil
 	}
 	qi, qs := quantizeQuery(q)
-	cands := p.topRows(min(p.n, rescoreCount(k)), workers, func(from, to int, t *topK) {
-		p.scanQuant(qi, qs, from, to, c, t)
-	})
+	var cands []hit
+	if rows, ok := p.filterRows(c); ok {
+		cands = p.topRowsN(len(rows), rescoreCount(k), workers, listMin, func(from, to int, t *topK) {
+			p.scanQuantRows(qi, qs, rows[from:to], c, t)
+		})
+	} else {
+		cands = p.topRows(rescoreCount(k), workers, func(from, to int, t *topK) {
+			p.scanQuant(qi, qs, from, to, c, t)
+		})
+	}
 	// Read in file order: neighbours share pages.
 	slices.SortFunc(cands, func(a, b hit) int {
 		la, lb := p.loc(int(a.row)), p.loc(int(b.row))

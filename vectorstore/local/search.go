@@ -70,6 +70,7 @@ type compiled struct {
 	docs    []int32
 	srcSet  map[int32]struct{}
 	docSet  map[int32]struct{}
+	refs    []int32 // the interner's reference counts (posting.go)
 }
 
 func (c *compiled) any() bool {
@@ -106,6 +107,7 @@ func inSet(x int32, list []int32, set map[int32]struct{}) bool {
 // when no record can match (an ID no record uses).
 func compileFilter(in *interner, botID string, sourceIDs, docIDs []string) (c compiled, ok bool) {
 	c.bot = -1
+	c.refs = in.refs
 	if botID != "" {
 		n, found := in.lookup(botID)
 		if !found {
@@ -200,6 +202,11 @@ const parallelMin = 16384
 
 // search returns the best k rows of a float32 partition, best first.
 func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScore float32, workers int) []hit {
+	if rows, ok := p.filterRows(c); ok {
+		return p.topRowsN(len(rows), k, workers, listMin, func(from, to int, t *topK) {
+			p.scanRows(q, rows[from:to], c, useMin, minScore, t)
+		})
+	}
 	return p.topRows(k, workers, func(from, to int, t *topK) {
 		p.scan(q, from, to, c, useMin, minScore, t)
 	})
@@ -208,25 +215,34 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 // topRows runs scan over the partition's rows (on several goroutines for
 // a large partition) and returns the best k hits, best first.
 func (p *partition) topRows(k, workers int, scan func(from, to int, t *topK)) []hit {
-	k = min(k, p.n)
+	return p.topRowsN(p.n, k, workers, parallelMin/2, scan)
+}
+
+// listMin is the number of listed rows (posting.go) per goroutine.
+const listMin = 2048
+
+// topRowsN is topRows over n items (rows, or entries of a row list), at
+// least per of them per goroutine.
+func (p *partition) topRowsN(n, k, workers, per int, scan func(from, to int, t *topK)) []hit {
+	k = min(k, n)
 	if k == 0 {
 		return nil
 	}
-	if workers > p.n/(parallelMin/2) {
-		workers = p.n / (parallelMin / 2)
+	if workers > n/per {
+		workers = n / per
 	}
 	var all []hit
 	if workers <= 1 {
 		t := topK{k: k, h: make([]hit, 0, k)}
-		scan(0, p.n, &t)
+		scan(0, n, &t)
 		all = t.h
 	} else {
 		heaps := make([]topK, workers)
 		var wg sync.WaitGroup
-		per := (p.n + workers - 1) / workers
+		per := (n + workers - 1) / workers
 		for w := range heaps {
 			heaps[w] = topK{k: k, h: make([]hit, 0, k)}
-			from, to := w*per, min((w+1)*per, p.n)
+			from, to := w*per, min((w+1)*per, n)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
