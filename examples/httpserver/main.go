@@ -91,6 +91,18 @@ func envOr(name, def string) string {
 // requests, running ones get 10 seconds, the worker puts its running jobs
 // back in the queue.
 func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, getenv func(string) string) error {
+	tel, err := setupTelemetry(ctx, getenv) // observe.go
+	if err != nil {
+		return err
+	}
+	defer tel.shutdown(context.WithoutCancel(ctx))
+	if tel.metrics != nil {
+		stopMetrics, err := serveMetrics(ctx, log, getenv("MINIRAG_METRICS_ADDR"), tel.metrics)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	c, desc, err := openClient(ctx, log, dir, getenv)
 	if err != nil {
 		return err
@@ -113,7 +125,7 @@ func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, g
 	if err != nil {
 		return err
 	}
-	srv := httpServer(ctx, newServer(c, log), requestReadTimeout)
+	srv := httpServer(ctx, observed(newServer(c, log), c), requestReadTimeout)
 	log.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("stack", desc))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -2,11 +2,9 @@ package telemetry
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -80,5 +78,3 @@ func (v *VectorStore) Search(ctx context.Context, q vectorstore.Query) (_ []vect
 	count(sp, len(m))
 	return m, err
 }
-
-func isNotFound(err error) bool { return errors.Is(err, record.ErrNotFound) }
