@@ -280,7 +280,7 @@ func (h *TenantHandle) CreateBot(ctx context.Context, p BotParams) (Bot, error) 
 		return Bot{}, err
 	}
 	if b.Rerank != nil {
-		if err := h.c.checkModelEndpoint(ctx, b.Rerank.URL); err != nil {
+		if err := h.c.checkRerankEndpoint(ctx, b.Rerank.URL); err != nil {
 			return Bot{}, err
 		}
 	}
@@ -363,7 +363,7 @@ func (h *TenantHandle) UpdateBot(ctx context.Context, botID string, u BotUpdate)
 		if err := v.Err(); err != nil {
 			return Bot{}, err
 		}
-		if err := h.c.checkModelEndpoint(ctx, u.Rerank.URL); err != nil {
+		if err := h.c.checkRerankEndpoint(ctx, u.Rerank.URL); err != nil {
 			return Bot{}, err
 		}
 	}

@@ -2,9 +2,11 @@ package minirag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/rerank"
 )
@@ -60,7 +62,7 @@ func rerankTopN(b Bot) int {
 
 // botReranker builds the bot's reranker with its credentials.
 func (c *Client) botReranker(ctx context.Context, b Bot) (rerank.Reranker, error) {
-	if err := c.checkModelEndpoint(ctx, b.Rerank.URL); err != nil {
+	if err := c.checkRerankEndpoint(ctx, b.Rerank.URL); err != nil {
 		return nil, fmt.Errorf("minirag: reranker of bot %s: %w", b.ID, err)
 	}
 	cred, err := c.botCredentials(ctx, b)
@@ -130,4 +132,18 @@ func (h *TenantHandle) rerankResults(ctx context.Context, b Bot, query string, r
 		}
 	}
 	return out, nil
+}
+
+// checkRerankEndpoint is checkModelEndpoint for a bot's rerank URL, its
+// errors naming rerank.url.
+func (c *Client) checkRerankEndpoint(ctx context.Context, raw string) error {
+	err := c.checkModelEndpoint(ctx, raw)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, loader.ErrBlockedAddress):
+		return fmt.Errorf("%w: %w", loader.ErrBlockedAddress,
+			record.Invalid("rerank.url", "names a non-public address, which this server does not call"))
+	}
+	return record.Invalid("rerank.url", "must be an absolute http or https URL")
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/minirag/minirag/loader"
 	"github.com/minirag/minirag/rerank"
 )
 
@@ -120,6 +120,7 @@ func TestRerankerFuncOffline(t *testing.T) {
 func TestRerankEndpointGuard(t *testing.T) {
 	a := newAskEnvWith(t, BotParams{ExtractiveFallback: true}, func(c *Config) { c.PublicModelEndpointsOnly = true })
 	_, err := a.h.UpdateBot(a.ctx, a.bot.ID, BotUpdate{Rerank: &BotRerank{URL: "http://127.0.0.1:9/rerank"}})
-	require.ErrorIs(t, err, ErrInvalidInput)
-	assert.True(t, strings.Contains(err.Error(), "base_url") || strings.Contains(err.Error(), "address"), err.Error())
+	requireField(t, err, "rerank.url")
+	assert.ErrorIs(t, err, loader.ErrBlockedAddress)
+	assert.Contains(t, err.Error(), "non-public address")
 }
