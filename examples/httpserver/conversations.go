@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -243,4 +244,31 @@ func renameField(err error, from, to string) error {
 		}
 	}
 	return e
+}
+
+// quotaFromEnv reads the limits every tenant gets (MINIRAG_QUOTA_*; unset
+// or 0: no limit).
+func quotaFromEnv(getenv func(string) string) (minirag.Quota, error) {
+	var q minirag.Quota
+	for _, f := range []struct {
+		name string
+		set  func(int64)
+	}{
+		{"MINIRAG_QUOTA_REQUESTS_PER_MINUTE", func(n int64) { q.RequestsPerMinute = int(n) }},
+		{"MINIRAG_QUOTA_TOKENS_PER_DAY", func(n int64) { q.TokensPerDay = n }},
+		{"MINIRAG_QUOTA_TOKENS_PER_MONTH", func(n int64) { q.TokensPerMonth = n }},
+		{"MINIRAG_QUOTA_MAX_DOCUMENTS", func(n int64) { q.MaxDocuments = int(n) }},
+		{"MINIRAG_QUOTA_MAX_CHUNKS", func(n int64) { q.MaxChunks = int(n) }},
+	} {
+		v := getenv(f.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 32)
+		if err != nil || n < 0 {
+			return minirag.Quota{}, fmt.Errorf("%s must be a non-negative integer", f.name)
+		}
+		f.set(n)
+	}
+	return q, nil
 }

@@ -182,3 +182,13 @@ func jsonBody(t *testing.T, v any) *strings.Reader {
 	require.NoError(t, err)
 	return strings.NewReader(string(b))
 }
+
+func TestQuotaFromEnv(t *testing.T) {
+	env := map[string]string{"MINIRAG_QUOTA_REQUESTS_PER_MINUTE": "30", "MINIRAG_QUOTA_TOKENS_PER_DAY": "100000"}
+	q, err := quotaFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	assert.Equal(t, minirag.Quota{RequestsPerMinute: 30, TokensPerDay: 100000}, q)
+	env["MINIRAG_QUOTA_MAX_CHUNKS"] = "-1"
+	_, err = quotaFromEnv(func(k string) string { return env[k] })
+	require.ErrorContains(t, err, "MINIRAG_QUOTA_MAX_CHUNKS")
+}

@@ -25,6 +25,9 @@
 //	MINIRAG_FILE_ROOT         the only folder "file" sources may read (default <dir>/files)
 //	MINIRAG_ALLOW_PRIVATE_NETWORKS=1  lets bots' base_url and url sources reach loopback and
 //	                          private addresses (refused by default: anyone may create a tenant)
+//	MINIRAG_QUOTA_REQUESTS_PER_MINUTE, MINIRAG_QUOTA_TOKENS_PER_DAY, MINIRAG_QUOTA_TOKENS_PER_MONTH,
+//	MINIRAG_QUOTA_MAX_DOCUMENTS, MINIRAG_QUOTA_MAX_CHUNKS   the same limits for every tenant
+//	                          (minirag.Quota; unset: none); over a limit, 429 with Retry-After
 //
 // Each bot calls its own OpenAI-compatible chat endpoint (its base_url,
 // model and encrypted credentials). See docs/httpserver.md.
@@ -228,10 +231,17 @@ func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 	// refuses such a base_url at bot create/update and at Ask, and dials
 	// only public addresses for the model (Config.PublicModelEndpointsOnly).
 	allowPrivate := getenv("MINIRAG_ALLOW_PRIVATE_NETWORKS") == "1"
+	quota, err := quotaFromEnv(getenv) // conversations.go
+	if err != nil {
+		return nil, "", err
+	}
 	guard := func(c *minirag.Config) {
 		c.Loader.FileRoots = []string{fileRoot}
 		c.Loader.AllowPrivateNetworks = allowPrivate
 		c.PublicModelEndpointsOnly = !allowPrivate
+		if quota != (minirag.Quota{}) {
+			c.Quotas = func(context.Context, string) (minirag.Quota, error) { return quota, nil }
+		}
 	}
 
 	if pgURL == "" && pgvURL == "" && qdrantAddr == "" {
