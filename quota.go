@@ -12,7 +12,7 @@ import (
 // Quota is a tenant's limits (Config.Quotas). A zero field is no limit.
 type Quota struct {
 	// MaxDocuments and MaxChunks bound what the tenant stores: an
-	// ingestion (Ingest, UpsertDocuments) does not start while the tenant
+	// ingestion (Ingest, EnqueueIngest) does not start while the tenant
 	// holds that many or more. A run that starts under the limit is not
 	// stopped midway, so it may end above it.
 	MaxDocuments int `json:"max_documents,omitempty"`
