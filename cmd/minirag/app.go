@@ -115,6 +115,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.search(ctx, rest)
 	case "ask":
 		return a.ask(ctx, rest)
+	case "reconcile":
+		return a.reconcile(ctx, rest)
 	case "rotate-keys":
 		return a.rotateKeys(ctx, rest)
 	case "help", "-h", "--help":

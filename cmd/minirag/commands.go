@@ -576,3 +576,41 @@ func oneLine(s string, n int) string {
 	}
 	return s
 }
+
+// reconcile repairs the vector index against Storage (Client.Reconcile):
+// every tenant, or --tenant's only.
+func (a *app) reconcile(ctx context.Context, args []string) error {
+	fs := a.flags("reconcile")
+	a.tenantFlag(fs)
+	dry := fs.Bool("dry-run", false, "report what would be repaired, change nothing")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, _, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	opts := minirag.ReconcileOptions{DryRun: *dry}
+	var rep minirag.ReconcileReport
+	if a.tenant != "" {
+		h, herr := a.handle(ctx, c)
+		if herr != nil {
+			return herr
+		}
+		rep, err = h.Reconcile(ctx, opts)
+	} else {
+		rep, err = c.Reconcile(ctx, opts)
+	}
+	if eerr := a.emit(rep, func(w io.Writer) {
+		verb := "repaired"
+		if rep.DryRun {
+			verb = "dry run"
+		}
+		fmt.Fprintf(w, "%s: %d tenants, %d chunks, %d vectors; %d missing vectors, %d mislabelled, %d orphans; %d embedded, %d deleted\n",
+			verb, rep.Tenants, rep.Chunks, rep.Vectors, rep.MissingVectors, rep.Mislabelled, rep.Orphans, rep.Embedded, rep.Deleted)
+	}); eerr != nil {
+		return eerr
+	}
+	return err
+}

@@ -24,6 +24,7 @@
 //	ingest SOURCE_ID...         ingest sources (a progress bar on a terminal, plain lines when piped)
 //	search QUERY                search a bot's sources
 //	ask QUESTION                ask a bot, the answer streamed as it is written
+//	reconcile                   repair the vector index against storage (--dry-run to report only)
 //	rotate-keys                 re-encrypt bot credentials under a new first key
 //
 // Global flags (before or after the command): --dir (env MINIRAG_DATA_DIR,
@@ -107,6 +108,7 @@ commands:
   ingest --tenant T [--force] SOURCE_ID...
   search --tenant T --bot ID [--mode hybrid|dense|lexical] [--top-k K] QUERY
   ask --tenant T --bot ID [--extractive] QUESTION
+  reconcile [--tenant T] [--dry-run]
   rotate-keys
 
 exit codes: 0 ok, 1 failure, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 partly done

@@ -154,6 +154,8 @@ func TestSession(t *testing.T) {
 	keyAfter, err := os.ReadFile(filepath.Join(dir, "secret.key"))
 	require.NoError(t, err)
 	assert.NotEqual(t, string(keyBefore), string(keyAfter), "rotate-keys replaced the key file")
+	s.run(0, "reconcile", "--dry-run")
+	s.run(0, "reconcile", "--tenant", "acme")
 	s.run(0, "check")
 	s.run(0, "--json", "bot", "list", "--tenant", "acme")
 	s.run(2, "frobnicate")
