@@ -15,8 +15,11 @@ package minirag
 //     is found by search in its current version;
 //  4. closes cleanly (the marker goes).
 //
-// At least 20 rounds, seeded: MINIRAG_KILL_SEED=<seed> replays a run
-// (the seed is logged). Bounded to about a minute.
+// The kill instant is uniform within 1.5 times the helper's cycle (one
+// round of changes and Ingest, measured in the first round). At least
+// 20 rounds, then more until 5 rounds were killed mid-write or 50 s
+// passed; seeded: MINIRAG_KILL_SEED=<seed> replays a run (the seed is
+// logged). Bounded to about a minute (two under the race detector).
 
 import (
 	"bufio"
@@ -102,6 +105,7 @@ func killHelper(dir string) int {
 		if _, err := h.Ingest(ctx, srcs[0].ID, IngestOptions{BatchSize: 8}); err != nil {
 			fmt.Fprintln(os.Stderr, "helper: ingest:", err)
 		}
+		fmt.Println("ingested")
 	}
 }
 
@@ -146,8 +150,12 @@ func TestKill9(t *testing.T) {
 	var orphansSeen, reconciled, killedMidWrite int
 	deadline := time.Now().Add(50 * time.Second)
 	rounds := 0
+	// cycle is how long the helper's first loop (changes and Ingest)
+	// took in round 0; later rounds kill it at a random instant within
+	// 1.5 cycles after it is ready (slower under the race detector).
+	var cycle time.Duration
 	for ; rounds < killRounds || (rounds < 3*killRounds && time.Now().Before(deadline) && killedMidWrite < 5); rounds++ {
-		wait := time.Duration(20+rng.IntN(900)) * time.Millisecond
+		wait := time.Duration(rng.Int64N(int64(max(cycle*3/2, time.Millisecond))))
 		helperSeed := rng.Uint64()
 		why := fmt.Sprintf("seed %d, round %d (helper seed %d, killed after %s)", seed, rounds, helperSeed, wait)
 
@@ -158,10 +166,20 @@ func TestKill9(t *testing.T) {
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		require.NoError(t, cmd.Start())
-		line, err := bufio.NewReader(stdout).ReadString('\n')
+		out := bufio.NewReader(stdout)
+		line, err := out.ReadString('\n')
 		require.NoError(t, err, "%s: the helper did not start: %s", why, stderr.String())
 		require.Equal(t, "ready\n", line)
-		time.Sleep(wait)
+		if cycle == 0 {
+			start := time.Now()
+			line, err = out.ReadString('\n')
+			require.NoError(t, err, "%s: the helper's first cycle: %s", why, stderr.String())
+			require.Equal(t, "ingested\n", line)
+			cycle = time.Since(start)
+			t.Logf("the helper's cycle: %s", cycle)
+		} else {
+			time.Sleep(wait)
+		}
 		require.NoError(t, cmd.Process.Kill())
 		_ = cmd.Wait()
 
