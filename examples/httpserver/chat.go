@@ -62,16 +62,21 @@ func (s *server) getJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listJobs(w http.ResponseWriter, r *http.Request) {
-	jobs, err := s.handle(r).ListJobs(r.Context(), r.URL.Query().Get("source_id"))
+	p, err := pageParams(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := make([]jobBody, len(jobs))
-	for i, j := range jobs {
+	jobs, err := s.handle(r).ListJobsPage(r.Context(), r.URL.Query().Get("source_id"), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]jobBody, len(jobs.Items))
+	for i, j := range jobs.Items {
 		out[i] = showJob(j)
 	}
-	writeJSON(w, http.StatusOK, list(out))
+	writeJSON(w, http.StatusOK, pageBody[jobBody]{Data: out, NextCursor: jobs.NextCursor})
 }
 
 // jobBody is a job as the API shows it: max_attempts is the number of runs

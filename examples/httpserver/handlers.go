@@ -65,12 +65,17 @@ func (s *server) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.handle(r).ListAPITokens(r.Context())
+	p, err := pageParams(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list(ts))
+	ts, err := s.handle(r).ListAPITokensPage(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageBody[minirag.APIToken]{Data: ts.Items, NextCursor: ts.NextCursor})
 }
 
 func (s *server) revokeToken(w http.ResponseWriter, r *http.Request) {
@@ -98,12 +103,17 @@ func (s *server) createBot(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listBots(w http.ResponseWriter, r *http.Request) {
-	bs, err := s.handle(r).ListBots(r.Context())
+	p, err := pageParams(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list(bs))
+	bs, err := s.handle(r).ListBotsPage(r.Context(), p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, pageBody[minirag.Bot]{Data: bs.Items, NextCursor: bs.NextCursor})
 }
 
 func (s *server) getBot(w http.ResponseWriter, r *http.Request) {
@@ -203,16 +213,21 @@ func (s *server) createSource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) listSources(w http.ResponseWriter, r *http.Request) {
-	srcs, err := s.handle(r).ListSources(r.Context(), r.URL.Query().Get("bot_profile_id"))
+	p, err := pageParams(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	srcs, err := s.handle(r).ListSourcesPage(r.Context(), r.URL.Query().Get("bot_profile_id"), p)
 	if err != nil {
 		s.fail(w, r, renameBotField(err))
 		return
 	}
-	out := make([]sourceBody, len(srcs))
-	for i, src := range srcs {
+	out := make([]sourceBody, len(srcs.Items))
+	for i, src := range srcs.Items {
 		out[i] = showSource(src)
 	}
-	writeJSON(w, http.StatusOK, list(out))
+	writeJSON(w, http.StatusOK, pageBody[sourceBody]{Data: out, NextCursor: srcs.NextCursor})
 }
 
 func (s *server) getSource(w http.ResponseWriter, r *http.Request) {

@@ -82,6 +82,7 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	api.HandleFunc("PATCH /v1/sources/{id}", s.admin(s.updateSource))
 	api.HandleFunc("DELETE /v1/sources/{id}", s.deleteSource)
 	api.HandleFunc("POST /v1/sources/{id}/ingest", s.admin(s.ingest))
+	api.HandleFunc("GET /v1/sources/{id}/documents", s.listDocuments)
 	api.HandleFunc("GET /v1/jobs", s.listJobs)
 	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	s.conversationRoutes(api) // conversations.go
