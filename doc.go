@@ -11,10 +11,18 @@
 // (vectorstore/local), the offline hashing embedder (embed/hashing) and the
 // default chunkers.
 //
-//	c, err := minirag.Open(ctx, "./data")   // creates ./data on the first run
-//	…
+//	c, err := minirag.Open(ctx, "./data") // creates ./data on the first run
+//	defer c.Close()
+//	boot, err := c.CreateTenant(ctx, minirag.CreateTenantParams{Name: "Acme", Slug: "acme", OwnerEmail: "owner@acme.test"})
+//	h := c.Tenant(boot.Tenant.ID) // trusted code; c.Scoped(principal) for a request
+//	bot, err := h.CreateBot(ctx, minirag.BotParams{Name: "Docs", ExtractiveFallback: true})
+//	src, err := h.CreateSource(ctx, minirag.SourceParams{BotID: bot.ID, Name: "docs", Type: minirag.SourceFile,
+//		Config: loader.FileConfig{Path: "./docs", Include: []string{"*.md"}}})
 //	res, err := h.Ingest(ctx, src.ID, minirag.IngestOptions{})
 //	hits, err := h.Search(ctx, minirag.SearchRequest{BotID: bot.ID, Query: "how do I restore a backup?"})
+//	ans, err := h.Ask(ctx, minirag.AskRequest{BotID: bot.ID, Question: "how do I restore a backup?"})
+//
+// (each err checked; ExampleOpen, in example_ingest_test.go, runs this path).
 //
 // Open keeps a generated Fernet key and JWT secret in the folder (mode
 // 0600) unless WithEncryptionKeys and WithJWT supply them: fine for a demo
