@@ -94,7 +94,13 @@ func killHelper(dir string) int {
 	for round := 0; ; round++ {
 		for range 20 + rng.IntN(100) {
 			i := rng.IntN(killDocs)
-			_ = os.WriteFile(filepath.Join(docsDir, fmt.Sprintf("page-%03d.md", i)), []byte(killDoc(i, round+2)), 0o644)
+			// Written aside and renamed into place, so that a kill never
+			// leaves a torn or empty page (an empty page is skipped, not
+			// ingested, which is not what this test is about).
+			tmp := filepath.Join(dir, "page.tmp")
+			if os.WriteFile(tmp, []byte(killDoc(i, round+2)), 0o644) == nil {
+				_ = os.Rename(tmp, filepath.Join(docsDir, fmt.Sprintf("page-%03d.md", i)))
+			}
 		}
 		if round%3 == 2 {
 			bot := bots[rng.IntN(2)].ID
