@@ -43,7 +43,7 @@ var (
 	uuidRE    = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
 	tokenRE   = regexp.MustCompile(`mrag_[A-Za-z0-9_\-]+`)
 	timeRE    = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)`)
-	latencyRE = regexp.MustCompile(`\d+\.\dms`)
+	latencyRE = regexp.MustCompile(` *\d+\.\dms`)
 	durRE     = regexp.MustCompile(`"(duration|latency_ms|score)": [0-9.e+-]+`)
 	scoreRE   = regexp.MustCompile(`\(score [0-9.e+-]+\)`)
 )
@@ -60,7 +60,7 @@ func (s *session) normalize(text string) string {
 	})
 	text = tokenRE.ReplaceAllString(text, "<token>")
 	text = timeRE.ReplaceAllString(text, "<time>")
-	text = latencyRE.ReplaceAllString(text, "<ms>")
+	text = latencyRE.ReplaceAllString(text, " <ms>")
 	text = scoreRE.ReplaceAllString(text, "(score <n>)")
 	return durRE.ReplaceAllString(text, `"$1": <n>`)
 }
