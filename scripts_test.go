@@ -21,7 +21,16 @@ func TestScriptsServicesStartStop(t *testing.T) {
 		t.Skip("bash not installed")
 	}
 	tmp := t.TempDir()
-	env := append(os.Environ(), "TMPDIR="+tmp, "MINIRAG_KEEP_SERVICE_LOGS=",
+	// Without the _SVC_* state that scripts/test exports after its own
+	// services_start: inherited, it would make these starts no-ops and
+	// these stops stop the services of the run this test is part of.
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "_SVC_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "TMPDIR="+tmp, "MINIRAG_KEEP_SERVICE_LOGS=",
 		"MINIRAG_TEST_POSTGRES_URL=postgres://u@127.0.0.1:1/db", "MINIRAG_TEST_PGVECTOR_URL=postgres://u@127.0.0.1:2/db")
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command("bash", args...)
