@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/minirag/minirag/internal/hostenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -78,17 +79,17 @@ func TestPoolURL(t *testing.T) {
 		{"host=127.0.0.1 dbname=db", "16", "16"},
 		{"postgres://127.0.0.1/db?pool_max_conns=5", "24", "5"}, // the URL wins
 	} {
-		got, err := poolURL(c.in, c.n)
+		got, err := hostenv.PoolURL(c.in, c.n)
 		require.NoError(t, err, c.in)
 		cfg, err := pgxpool.ParseConfig(got)
 		require.NoError(t, err, got)
 		assert.Equal(t, c.want, fmt.Sprint(cfg.MaxConns), c.in)
 	}
-	got, err := poolURL("postgres://127.0.0.1/db", "")
+	got, err := hostenv.PoolURL("postgres://127.0.0.1/db", "")
 	require.NoError(t, err)
 	assert.Equal(t, "postgres://127.0.0.1/db", got)
 	for _, bad := range []string{"0", "-1", "many"} {
-		_, err := poolURL("postgres://127.0.0.1/db", bad)
+		_, err := hostenv.PoolURL("postgres://127.0.0.1/db", bad)
 		assert.ErrorContains(t, err, "MINIRAG_PG_POOL_MAX_CONNS", bad)
 	}
 	// Through openClient: a bad value is refused before anything opens.

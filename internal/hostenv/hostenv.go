@@ -13,6 +13,7 @@
 //	MINIRAG_JWT_SECRET        HS256 secret of JWT sessions
 //	MINIRAG_FILE_ROOT         the only folder "file" sources may read (default <dir>/files)
 //	MINIRAG_ALLOW_PRIVATE_NETWORKS=1  lets base_url and url sources reach private addresses
+//	MINIRAG_PG_POOL_MAX_CONNS the size of each PostgreSQL pool whose URL has no pool_max_conns
 package hostenv
 
 import (
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -60,12 +62,7 @@ func Embedded(getenv func(string) string) bool {
 // embedded ones for the parts not configured). It returns a description
 // of the stack without secrets.
 func OpenClient(ctx context.Context, log *slog.Logger, dir string, getenv func(string) string, mods ...func(*minirag.Config)) (*minirag.Client, string, error) {
-	var keys []string
-	for k := range strings.SplitSeq(getenv("MINIRAG_ENCRYPTION_KEYS"), ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			keys = append(keys, k)
-		}
-	}
+	keys := Keys(getenv)
 	var jwt *minirag.JWTConfig
 	if s := getenv("MINIRAG_JWT_SECRET"); s != "" {
 		jwt = &minirag.JWTConfig{Secret: []byte(s)}
@@ -75,6 +72,12 @@ func OpenClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 		return nil, "", err
 	}
 	pgURL, pgvURL, qdrantAddr := getenv("MINIRAG_POSTGRES_URL"), getenv("MINIRAG_PGVECTOR_URL"), getenv("MINIRAG_QDRANT_ADDR")
+	if pgURL, err = PoolURL(pgURL, getenv("MINIRAG_PG_POOL_MAX_CONNS")); err != nil {
+		return nil, "", err
+	}
+	if pgvURL, err = PoolURL(pgvURL, getenv("MINIRAG_PG_POOL_MAX_CONNS")); err != nil {
+		return nil, "", err
+	}
 	// Anyone may bootstrap a tenant, so file sources must not read any
 	// file of the host: they are confined to the file root.
 	fileRoot := getenv("MINIRAG_FILE_ROOT")
@@ -217,4 +220,27 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("MINIRAG_QDRANT_ADDR has a bad port")
 	}
 	return host, port, nil
+}
+
+// PoolURL adds pool_max_conns=maxConns (MINIRAG_PG_POOL_MAX_CONNS) to a
+// PostgreSQL connection string, URL (postgres://…) or keyword/value form,
+// unless it is empty or the string sets pool_max_conns itself.
+func PoolURL(conn, maxConns string) (string, error) {
+	if conn == "" || maxConns == "" || strings.Contains(conn, "pool_max_conns") {
+		return conn, nil
+	}
+	if n, err := strconv.Atoi(maxConns); err != nil || n < 1 {
+		return "", fmt.Errorf("MINIRAG_PG_POOL_MAX_CONNS must be a positive integer")
+	}
+	if strings.HasPrefix(conn, "postgres://") || strings.HasPrefix(conn, "postgresql://") {
+		u, err := url.Parse(conn)
+		if err != nil {
+			return "", fmt.Errorf("a PostgreSQL URL cannot be parsed") // the URL may hold a password
+		}
+		q := u.Query()
+		q.Set("pool_max_conns", maxConns)
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	}
+	return conn + " pool_max_conns=" + maxConns, nil
 }
