@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -149,7 +148,7 @@ func (r *ingestRun) loadStored(ctx context.Context) error {
 	r.stored = make(map[string]storedDoc, len(docs))
 	for _, d := range docs {
 		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, botID: d.BotID, chunks: d.ChunkCount,
-			space: spaceKey(d.Metadata[MetadataEmbeddingModel], d.Metadata[MetadataEmbeddingDims])}
+			space: spaceKey(d.Metadata.String(MetadataEmbeddingModel), d.Metadata.String(MetadataEmbeddingDims))}
 	}
 	return nil
 }
@@ -389,8 +388,7 @@ func (r *ingestRun) newWork(d loader.Document, text, hash string, pieces []chunk
 	for i := range pieces {
 		tokens += pieces[i].Tokens
 	}
-	meta := make(map[string]string, len(d.Metadata)+2)
-	maps.Copy(meta, d.Metadata)
+	meta := loaderMetadata(d.Metadata)
 	meta[MetadataEmbeddingModel] = r.model
 	meta[MetadataEmbeddingDims] = r.dims
 	return &docWork{
@@ -582,4 +580,49 @@ func (r *ingestRun) failed(key string, err error) {
 	if old, ok := r.stored[key]; ok {
 		r.chunks[key] = old.chunks
 	}
+}
+
+// loaderMetadata converts a loader's metadata to a document's: keys that
+// are not valid metadata keys get their other characters replaced by '_',
+// "size" and the counts loaders record become numbers, and "mtime" a time
+// in record.TimeLayout, so that filters can compare them.
+func loaderMetadata(m map[string]string) record.Metadata {
+	out := make(record.Metadata, len(m)+2)
+	for k, v := range m {
+		k = metadataKey(k)
+		if k == "" {
+			continue
+		}
+		switch k {
+		case "size", "pages", "slides", "sheets", "rows", "row":
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				out[k] = float64(n)
+				continue
+			}
+		case "mtime":
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				out[k] = record.FormatTime(t)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// metadataKey makes k a valid metadata key ("" when nothing is left).
+func metadataKey(k string) string {
+	if record.ValidMetadataKey(k) {
+		return k
+	}
+	b := []byte(k)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	if len(b) > record.MaxMetadataKeyLen {
+		b = b[:record.MaxMetadataKeyLen]
+	}
+	return string(b)
 }

@@ -203,13 +203,16 @@ type Document struct {
 	Title string `json:"title"`
 	URI   string `json:"uri"`
 	// ContentHash is the hex SHA-256 of the normalized text.
-	ContentHash string            `json:"content_hash"`
-	ByteSize    int64             `json:"byte_size"`
-	TokenCount  int               `json:"token_count"`
-	ChunkCount  int               `json:"chunk_count"`
-	Metadata    map[string]string `json:"metadata,omitempty"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
+	ContentHash string `json:"content_hash"`
+	ByteSize    int64  `json:"byte_size"`
+	TokenCount  int    `json:"token_count"`
+	ChunkCount  int    `json:"chunk_count"`
+	// Metadata is the document's metadata (see Metadata): what the host
+	// gave for a pushed document, what the loader found for others, and
+	// the embedding space ingestion recorded.
+	Metadata  Metadata  `json:"metadata,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Chunk is a piece of a document's normalized text, the unit of retrieval.
@@ -256,4 +259,11 @@ type Job struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	// Payload is the job's input beyond its source, for kinds that have
+	// one (documents pushed through a Worker); nil otherwise. Storages
+	// keep it as it is given.
+	Payload []byte `json:"-"`
+	// TraceContext is the W3C traceparent of the span that enqueued the
+	// job ("" when there was none), so the Worker's span can link to it.
+	TraceContext string `json:"-"`
 }

@@ -26,6 +26,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
 )
 
@@ -76,6 +77,20 @@ type Tenants interface {
 	// ListTenants lists every tenant, oldest first (for maintenance such as
 	// re-encrypting credentials).
 	ListTenants(ctx context.Context) ([]record.Tenant, error)
+	// UpdateTenant writes t's Name, Slug and UpdatedAt. A slug another
+	// tenant has is ErrConflict; an unknown tenant ErrNotFound.
+	UpdateTenant(ctx context.Context, t record.Tenant) error
+	// DeleteTenant erases a tenant and everything of it: users, API
+	// tokens, bots and their credentials, sources, documents, chunks and
+	// their full-text index and statistics, jobs, conversations, messages,
+	// feedback, usage and request counters. The tenant row goes last.
+	// Where the store deletes in several transactions (a large tenant),
+	// each leaves the rest consistent (no chunk outlives its document) and
+	// API tokens and users go first, so an interrupted erase can no
+	// longer be used and calling DeleteTenant again finishes it. An
+	// unknown tenant (one already erased included) is ErrNotFound.
+	// Vectors kept elsewhere (a VectorStore) are the caller's to delete.
+	DeleteTenant(ctx context.Context, id string) error
 }
 
 // Users persists users.
@@ -182,6 +197,13 @@ type Documents interface {
 	// ListDocumentsPage is one page of ListDocuments (see Page), ordered
 	// by Key compared byte-wise.
 	ListDocumentsPage(ctx context.Context, tenantID, sourceID string, p Page) (docs []record.Document, next string, err error)
+	// GetDocumentByKey returns the document of a source with this Key
+	// (compared byte-wise). A source not of the tenant is ErrNotFound.
+	GetDocumentByKey(ctx context.Context, tenantID, sourceID, key string) (record.Document, error)
+	// QueryDocumentsPage is one page (see Page) of the tenant's documents
+	// q selects, ordered by SourceID then Key (both byte-wise). An invalid
+	// q.Filter wraps ErrInvalidInput naming "filter".
+	QueryDocumentsPage(ctx context.Context, q DocumentQuery, p Page) (docs []record.Document, next string, err error)
 	// DeleteDocument deletes a document and its chunks.
 	DeleteDocument(ctx context.Context, tenantID, id string) error
 	// ListChunks lists a document's chunks by ordinal.
@@ -201,6 +223,18 @@ type Documents interface {
 	// (tenant, ID). Empty tenant: record.ErrEmptyTenant; limit <= 0:
 	// record.ErrInvalidInput.
 	ScanChunks(ctx context.Context, tenantID, after string, limit int) ([]ChunkRef, error)
+}
+
+// DocumentQuery selects documents for QueryDocumentsPage.
+type DocumentQuery struct {
+	TenantID string // required
+	// BotID and SourceID, when set, keep only the documents of that bot
+	// or source.
+	BotID    string
+	SourceID string
+	// Filter, when not zero, keeps only the documents whose Metadata
+	// match it (see package filter).
+	Filter filter.Filter
 }
 
 // ChunkRef identifies a stored chunk and what it belongs to.
@@ -250,6 +284,10 @@ type LexicalQuery struct {
 	// Language is the text-search configuration where the adapter has
 	// several (PostgreSQL); empty means the adapter's default.
 	Language string
+	// Filter, when not zero, keeps only chunks of documents whose
+	// Metadata match it (package filter), applied in the query before
+	// ranking. An invalid Filter wraps ErrInvalidInput naming "filter".
+	Filter filter.Filter
 }
 
 // LexicalMatch is a chunk found by lexical search; higher Score is better.

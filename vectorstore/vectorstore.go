@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
 )
 
@@ -40,6 +41,10 @@ type Record struct {
 	BotID      string
 	SourceID   string
 	DocumentID string
+	// Metadata is the metadata of the record's document (see
+	// record.Metadata), kept with the record so that a Filter's Metadata
+	// condition is applied inside the search. List need not return it.
+	Metadata record.Metadata
 }
 
 // Filter confines a search, a delete or a listing. TenantID is required;
@@ -54,6 +59,11 @@ type Filter struct {
 	// IDs are record (chunk) IDs. Any number may be given: adapters split
 	// long lists into batches themselves.
 	IDs []string
+	// Metadata, when not zero, keeps only records whose Metadata match it
+	// (package filter; an invalid one wraps record.ErrInvalidInput naming
+	// "filter"). Search applies it inside the index scan, before ranking,
+	// so TopK matching records come back whenever that many exist.
+	Metadata filter.Filter
 }
 
 // Query is a nearest-neighbour search.
@@ -110,6 +120,11 @@ type VectorStore interface {
 	// not be. An empty f.TenantID, limit <= 0 or a cursor List did not make
 	// wraps record.ErrInvalidInput.
 	List(ctx context.Context, f Filter, cursor string, limit int) (recs []Record, next string, err error)
+	// SetMetadata replaces the Metadata of every record matching f (one
+	// document's records: f.DocumentIDs), leaving vectors and IDs as they
+	// are; used when a document's metadata changes but its text does not.
+	// m is in its JSON form (record.NormalizeMetadata); nil clears it.
+	SetMetadata(ctx context.Context, f Filter, m record.Metadata) error
 	// Close releases resources (not a client the caller passed in).
 	Close() error
 }

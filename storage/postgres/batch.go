@@ -143,7 +143,7 @@ func (s *Store) PutDocuments(ctx context.Context, docs []storage.DocumentWithChu
 			si := srcs[[2]string{d.TenantID, d.SourceID}]
 			o := d
 			o.BotID = si.bot
-			o.Metadata = cloneMap(d.Metadata)
+			o.Metadata = d.Metadata.Clone()
 			o.ChunkCount = len(item.Chunks)
 			o.CreatedAt, o.UpdatedAt = utc(usec(d.CreatedAt)), utc(usec(d.UpdatedAt))
 			out[i] = o

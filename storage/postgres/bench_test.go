@@ -39,7 +39,7 @@ func benchPGStore(b *testing.B) *postgres.Store {
 // benchmark's.
 func benchItem(i int) storage.DocumentWithChunks {
 	d := record.Document{ID: fmt.Sprintf("d%d", i), TenantID: "t", SourceID: "s", Key: fmt.Sprintf("k%d", i), Title: fmt.Sprintf("Service %d", i),
-		Metadata: map[string]string{"format": "markdown"}}
+		Metadata: record.Metadata{"format": "markdown"}}
 	return storage.DocumentWithChunks{Document: d, Chunks: []record.Chunk{{ID: fmt.Sprintf("c%d", i),
 		Text: fmt.Sprintf("Service %d handles request class %d with a timeout of %d seconds and retries %d times.", i, i%6, i%90, i%5), HeadingPath: []string{d.Title}}}}
 }

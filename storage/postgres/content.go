@@ -297,7 +297,7 @@ func (s *Store) PutDocument(ctx context.Context, d record.Document, chunks []rec
 		}
 	}
 	out := d
-	out.Metadata = cloneMap(d.Metadata)
+	out.Metadata = d.Metadata.Clone()
 	out.ChunkCount = n
 	out.CreatedAt, out.UpdatedAt = utc(usec(d.CreatedAt)), utc(usec(d.UpdatedAt))
 	err = s.tx(ctx, op, func(tx *Store) error {

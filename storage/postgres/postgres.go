@@ -453,18 +453,8 @@ func cloneStrings(l []string) []string {
 	return append([]string(nil), l...)
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
 
-func marshalMap(m map[string]string) (any, error) {
+func marshalMap(m record.Metadata) (any, error) {
 	if m == nil {
 		return nil, nil
 	}

@@ -123,7 +123,7 @@ func BenchmarkClaimJob(b *testing.B) {
 func ingestDoc(r *rand.Rand, i int) (record.Document, []record.Chunk) {
 	d := record.Document{ID: fmt.Sprintf("d%d", i), TenantID: "t", SourceID: "s", Key: fmt.Sprintf("part/service-%05d.md", i),
 		Title: fmt.Sprintf("Service %d", i), ContentHash: fmt.Sprintf("%064x", i), ByteSize: 700, TokenCount: 130,
-		Metadata: map[string]string{"format": "markdown", "path": fmt.Sprintf("part/service-%05d.md", i)}}
+		Metadata: record.Metadata{"format": "markdown", "path": fmt.Sprintf("part/service-%05d.md", i)}}
 	c := record.Chunk{ID: fmt.Sprintf("d%d-c0", i), Ordinal: 0, Text: benchText(r, 100), TokenCount: 130, End: 700,
 		HeadingPath: []string{d.Title}}
 	return d, []record.Chunk{c}

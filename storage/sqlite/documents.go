@@ -155,7 +155,7 @@ func validateDoc(v *record.ValidationError, prefix string, d record.Document, ch
 }
 
 // encodeMeta encodes document metadata as JSON text, nil as NULL.
-func encodeMeta(m map[string]string) (any, error) {
+func encodeMeta(m record.Metadata) (any, error) {
 	if m == nil {
 		return nil, nil
 	}
@@ -243,7 +243,7 @@ func (w *docWriter) close() {
 // unchanged until flush. Its errors are translated but carry no prefix.
 func (w *docWriter) put(ctx context.Context, item int, d record.Document, chunks []record.Chunk, meta any, out *record.Document) error {
 	*out = d
-	out.Metadata = cloneMap(d.Metadata)
+	out.Metadata = d.Metadata.Clone()
 	out.ChunkCount = len(chunks)
 	out.CreatedAt, out.UpdatedAt = fromTm(tm(d.CreatedAt)), fromTm(tm(d.UpdatedAt))
 
@@ -382,16 +382,6 @@ func (w *docWriter) blame(ctx context.Context, rows []pendingChunk) int {
 	return -1
 }
 
-func cloneMap(m map[string]string) map[string]string {
-	if m == nil {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
-}
 
 const docCols = `id, tenant_id, bot_id, source_id, key, title, uri, content_hash, byte_size, token_count, chunk_count,
 	metadata, created_at, updated_at`

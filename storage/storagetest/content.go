@@ -233,7 +233,7 @@ func testPutDocumentReplace(f *fixture) {
 	// CreatedAt; its chunks are replaced.
 	next, newChunks := f.newDoc(src, "page.md", "New title", "new delta", "new epsilon")
 	next.ContentHash, next.ByteSize, next.TokenCount = "feedface", 99, 12
-	next.Metadata = map[string]string{"version": "2"}
+	next.Metadata = record.Metadata{"version": "2"}
 	for i := range newChunks {
 		newChunks[i].DocumentID = next.ID // the caller's guess; the store uses the kept ID
 	}

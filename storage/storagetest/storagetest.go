@@ -392,7 +392,7 @@ func (f *fixture) newDoc(src record.Source, key, title string, texts ...string) 
 	id := f.id("doc")
 	d := record.Document{ID: id, TenantID: src.TenantID, BotID: src.BotID, SourceID: src.ID, Key: key, Title: title,
 		URI: "https://docs.example.com/" + key, ContentHash: fmt.Sprintf("%064x", f.n), ByteSize: 1234, TokenCount: 321,
-		Metadata: map[string]string{"lang": "en", "key": key}, CreatedAt: f.tick(), UpdatedAt: f.tick()}
+		Metadata: record.Metadata{"lang": "en", "key": key}, CreatedAt: f.tick(), UpdatedAt: f.tick()}
 	chunks := make([]record.Chunk, len(texts))
 	off := 0
 	for i, text := range texts {
