@@ -119,6 +119,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.reconcile(ctx, rest)
 	case "rotate-keys":
 		return a.rotateKeys(ctx, rest)
+	case "serve":
+		return a.serve(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usageText)
 		return nil

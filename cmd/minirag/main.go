@@ -26,6 +26,9 @@
 //	ask QUESTION                ask a bot, the answer streamed as it is written
 //	reconcile                   repair the vector index against storage (--dry-run to report only)
 //	rotate-keys                 re-encrypt bot credentials under a new first key
+//	serve                       serve the REST API (package internal/restapi, docs/httpserver.md)
+//	                            with an ingestion worker until SIGINT/SIGTERM (--addr, env MINIRAG_ADDR,
+//	                            default 127.0.0.1:8080; --workers; MINIRAG_METRICS_ADDR, OTEL_EXPORTER_OTLP_*)
 //
 // Global flags (before or after the command): --dir (env MINIRAG_DATA_DIR,
 // default ./minirag-data) is the embedded stack's folder; --json prints
@@ -110,6 +113,7 @@ commands:
   ask --tenant T --bot ID [--extractive] QUESTION
   reconcile [--tenant T] [--dry-run]
   rotate-keys
+  serve [--addr HOST:PORT] [--workers N]   the REST API until SIGINT/SIGTERM (logs on stderr)
 
 exit codes: 0 ok, 1 failure, 2 usage, 3 invalid input, 4 not found, 5 conflict, 6 partly done
 `

@@ -6,47 +6,22 @@
 //	go run ./examples/httpserver                       # embedded stack in ./minirag-data
 //	go run ./examples/httpserver -addr 127.0.0.1:9000 -dir /var/lib/minirag
 //
-// By default everything is embedded and offline (minirag.Open: SQLite, the
-// local vector store, the hashing embedder). Environment variables switch
-// parts to services:
-//
-//	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite (pool size: pool_max_conns=N in the URL)
-//	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store (on PGlite, whose
-//	                          connections share one backend, or behind a transaction-mode pooler,
-//	                          add default_query_exec_mode=simple_protocol to the URL)
-//	MINIRAG_PG_POOL_MAX_CONNS the size of each PostgreSQL pool (storage, pgvector) whose URL has no
-//	                          pool_max_conns (pgx's default is max(4, CPUs), shared by auth and search)
-//	MINIRAG_QDRANT_ADDR       vectorstore/qdrant (host:port of the gRPC API), with MINIRAG_QDRANT_API_KEY
-//	MINIRAG_EMBED_BASE_URL    embed/openai on an OpenAI-compatible endpoint, with
-//	                          MINIRAG_EMBED_MODEL (required), MINIRAG_EMBED_API_KEY, MINIRAG_EMBED_DIMENSIONS
-//	MINIRAG_ENCRYPTION_KEYS   Fernet keys of bot credentials, comma-separated, first encrypts
-//	                          (required with a service; the embedded stack keeps one in its folder otherwise)
-//	MINIRAG_JWT_SECRET        HS256 secret of JWT sessions (at least 32 bytes)
-//	MINIRAG_FILE_ROOT         the only folder "file" sources may read (default <dir>/files)
-//	MINIRAG_ALLOW_PRIVATE_NETWORKS=1  lets bots' base_url and url sources reach loopback and
-//	                          private addresses (refused by default: anyone may create a tenant)
-//	MINIRAG_QUOTA_REQUESTS_PER_MINUTE, MINIRAG_QUOTA_TOKENS_PER_DAY, MINIRAG_QUOTA_TOKENS_PER_MONTH,
-//	MINIRAG_QUOTA_MAX_DOCUMENTS, MINIRAG_QUOTA_MAX_CHUNKS   the same limits for every tenant
-//	                          (minirag.Quota; unset: none); over a limit, 429 with Retry-After
-//
-// Each bot calls its own OpenAI-compatible chat endpoint (its base_url,
-// model and encrypted credentials). See docs/httpserver.md.
+// The handlers, the environment it reads (MINIRAG_POSTGRES_URL,
+// MINIRAG_QDRANT_ADDR, MINIRAG_EMBED_BASE_URL, MINIRAG_METRICS_ADDR…) and
+// the graceful shutdown live in package internal/restapi, which `minirag
+// serve` (cmd/minirag) runs too; this program parses its flags and calls
+// restapi.Run. See docs/httpserver.md.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/minirag/minirag"
-	"github.com/minirag/minirag/internal/hostenv"
+	"github.com/minirag/minirag/internal/restapi"
 )
 
 func main() {
@@ -63,8 +38,10 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, log, *addr, *dir, *workers, os.Getenv); err != nil {
+	err := restapi.Run(ctx, log, restapi.Options{Addr: *addr, Dir: *dir, Workers: *workers, Getenv: os.Getenv})
+	if err != nil {
 		log.Error("httpserver", slog.String("error", err.Error()))
+		stop()
 		os.Exit(1)
 	}
 }
@@ -74,100 +51,4 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// run serves until ctx is done, then shuts down gracefully: no new
-// requests, running ones get 10 seconds, the worker puts its running jobs
-// back in the queue.
-func run(ctx context.Context, log *slog.Logger, addr, dir string, workers int, getenv func(string) string) error {
-	tel, err := setupTelemetry(ctx, getenv) // observe.go
-	if err != nil {
-		return err
-	}
-	defer tel.shutdown(context.WithoutCancel(ctx))
-	if tel.metrics != nil {
-		stopMetrics, err := serveMetrics(ctx, log, getenv("MINIRAG_METRICS_ADDR"), tel.metrics)
-		if err != nil {
-			return err
-		}
-		defer stopMetrics()
-	}
-	c, desc, err := openClient(ctx, log, dir, getenv)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	wk, err := c.NewWorker(minirag.WorkerConfig{Concurrency: workers, Logger: log})
-	if err != nil {
-		return err
-	}
-	wctx, wcancel := context.WithCancel(context.WithoutCancel(ctx))
-	wdone := make(chan struct{})
-	go func() {
-		defer close(wdone)
-		_ = wk.Run(wctx)
-	}()
-	defer func() { wcancel(); <-wdone }()
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := httpServer(ctx, observed(newServer(c, log), c), requestReadTimeout)
-	log.Info("listening", slog.String("addr", "http://"+ln.Addr().String()), slog.String("stack", desc))
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		_ = srv.Close()
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// requestReadTimeout bounds the reading of a whole request, headers and
-// body: a client dribbling its body is cut off (408) instead of holding
-// its connection and goroutine for ever. A body is at most 1 MiB, so 30 s
-// allows about 35 KB/s. Answers are not bounded: a streamed chat answer
-// may take longer (http.Server.ReadTimeout does not end a handler that
-// has read its body).
-const requestReadTimeout = 30 * time.Second
-
-// httpServer is the http.Server of h: headers within 10 s, the whole
-// request within readTimeout, idle keep-alive connections closed after 2
-// minutes; requests' contexts derive from ctx without its cancellation
-// (shutdown drains them instead).
-func httpServer(ctx context.Context, h http.Handler, readTimeout time.Duration) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: min(10*time.Second, readTimeout),
-		ReadTimeout:       readTimeout,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-}
-
-// openClient builds the Client from the environment (internal/hostenv,
-// shared with cmd/minirag), with the quotas of MINIRAG_QUOTA_*. It
-// returns a description of the stack without secrets.
-func openClient(ctx context.Context, log *slog.Logger, dir string, getenv func(string) string) (*minirag.Client, string, error) {
-	quota, err := quotaFromEnv(getenv) // conversations.go
-	if err != nil {
-		return nil, "", err
-	}
-	return hostenv.OpenClient(ctx, log, dir, getenv, func(c *minirag.Config) {
-		if quota != (minirag.Quota{}) {
-			c.Quotas = func(context.Context, string) (minirag.Quota, error) { return quota, nil }
-		}
-	})
 }

@@ -1,4 +1,4 @@
-package main
+package restapi
 
 import (
 	"context"
@@ -79,7 +79,7 @@ func TestRun(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, slog.New(slog.DiscardHandler), addr, t.TempDir(), 1, envMap(nil)) }()
+	go func() { done <- Run(ctx, nil, Options{Addr: addr, Dir: t.TempDir(), Workers: 1, Getenv: envMap(nil)}) }()
 
 	var resp *http.Response
 	require.Eventually(t, func() bool {

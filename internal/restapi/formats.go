@@ -1,4 +1,4 @@
-package main
+package restapi
 
 // PDF and XLSX files are read by their own loader packages, linked only
 // by the programs that import them (docs/FORMATS.md); DOCX, PPTX, ODT,

@@ -1,4 +1,4 @@
-package main
+package restapi
 
 import (
 	"context"
@@ -48,10 +48,10 @@ type telemetry struct {
 // exporter on a registry of its own) when MINIRAG_METRICS_ADDR is set and
 // the global tracer provider (OTLP/HTTP) when an OTLP endpoint is set, so
 // that the Client, created next, reports through them.
-func setupTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, error) {
+func setupTelemetry(ctx context.Context, getenv func(string) string, service string) (*telemetry, error) {
 	t := &telemetry{shutdown: func(context.Context) error { return nil }}
 	var shutdowns []func(context.Context) error
-	res := resource.NewSchemaless(semconv.ServiceName("minirag-httpserver"))
+	res := resource.NewSchemaless(semconv.ServiceName(service))
 	if getenv("MINIRAG_METRICS_ADDR") != "" {
 		reg := promclient.NewRegistry()
 		exp, err := otelprom.New(otelprom.WithRegisterer(reg))

@@ -1,10 +1,9 @@
-package main
+package restapi
 
 import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -171,7 +170,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, slog.New(slog.DiscardHandler), addr, t.TempDir(), 1, envMap(map[string]string{"MINIRAG_METRICS_ADDR": maddr}))
+		done <- Run(ctx, nil, Options{Addr: addr, Dir: t.TempDir(), Workers: 1, Getenv: envMap(map[string]string{"MINIRAG_METRICS_ADDR": maddr})})
 	}()
 	var resp *http.Response
 	var err error
