@@ -89,7 +89,7 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	var boot struct {
-		Tenant   struct{ ID string } `json:"tenant"`
+		Tenant   struct{ ID string }    `json:"tenant"`
 		APIToken struct{ Token string } `json:"api_token"`
 	}
 	require.NoError(t, json.Unmarshal(body, &boot))
