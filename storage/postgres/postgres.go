@@ -453,7 +453,6 @@ func cloneStrings(l []string) []string {
 	return append([]string(nil), l...)
 }
 
-
 func marshalMap(m record.Metadata) (any, error) {
 	if m == nil {
 		return nil, nil

@@ -382,7 +382,6 @@ func (w *docWriter) blame(ctx context.Context, rows []pendingChunk) int {
 	return -1
 }
 
-
 const docCols = `id, tenant_id, bot_id, source_id, key, title, uri, content_hash, byte_size, token_count, chunk_count,
 	metadata, created_at, updated_at`
 
