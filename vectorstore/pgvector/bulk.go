@@ -2,6 +2,7 @@ package pgvector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -176,13 +177,13 @@ func copyUnsupported(err error) bool {
 	return false
 }
 
-var copyColumns = []string{"tenant_id", "id", "bot_id", "source_id", "document_id", "embedding"}
+var copyColumns = []string{"tenant_id", "id", "bot_id", "source_id", "document_id", "embedding", "metadata"}
 
 // copyUpsert writes recs (unique keys) through binary COPY into a
 // temporary staging table, then merges it into table with INSERT … ON
 // CONFLICT, in one transaction. It registers pgvector-go's codec for the
 // vector type on the connection it uses (the type's OID read at Init).
-func (s *Store) copyUpsert(ctx context.Context, table string, recs []vectorstore.Record) error {
+func (s *Store) copyUpsert(ctx context.Context, table string, recs []vectorstore.Record, metas []string) error {
 	s.mu.RLock()
 	oid := s.vecOID
 	s.mu.RUnlock()
@@ -202,7 +203,7 @@ func (s *Store) copyUpsert(ctx context.Context, table string, recs []vectorstore
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"pg_temp", "minirag_stage"}, copyColumns,
 			pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
 				r := &recs[i]
-				return []any{r.TenantID, r.ID, r.BotID, r.SourceID, r.DocumentID, pgv.NewVector(r.Vector)}, nil
+				return []any{r.TenantID, r.ID, r.BotID, r.SourceID, r.DocumentID, pgv.NewVector(r.Vector), json.RawMessage(metas[i])}, nil
 			}))
 		if err != nil {
 			return err
@@ -210,7 +211,7 @@ func (s *Store) copyUpsert(ctx context.Context, table string, recs []vectorstore
 		cols := strings.Join(copyColumns, ", ")
 		_, err = tx.Exec(ctx, "INSERT INTO "+table+" ("+cols+") SELECT "+cols+` FROM pg_temp.minirag_stage
 			ON CONFLICT (tenant_id, id) DO UPDATE SET bot_id = EXCLUDED.bot_id, source_id = EXCLUDED.source_id,
-				document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding`)
+				document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata`)
 		return err
 	})
 }
@@ -293,6 +294,11 @@ func (c *sizeCache) forgetTenant(tenant string) {
 
 func filterKey(f vectorstore.Filter) string {
 	var b strings.Builder
+	if !f.Metadata.IsZero() {
+		m, _ := json.Marshal(f.Metadata) // valid: Search checked it
+		b.Write(m)
+	}
+	b.WriteByte(0)
 	b.WriteString(f.BotID)
 	for _, l := range [][]string{f.SourceIDs, f.DocumentIDs, f.IDs} {
 		b.WriteByte(0)

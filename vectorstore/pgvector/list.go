@@ -19,18 +19,30 @@ const deleteBatch = 5000
 // deleteIDs deletes the records of f whose IDs are in f.IDs, deleteBatch
 // IDs per statement, in one transaction.
 func (s *Store) deleteIDs(ctx context.Context, table string, f vectorstore.Filter) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.batchIDs(ctx, f, func(tx pgx.Tx, f vectorstore.Filter) error {
+		w, args := where(f, 1)
+		_, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...)
+		return err
+	})
+	return s.wrap(ctx, "delete", err)
+}
+
+// batchIDs runs do in one transaction, for f, or when f.IDs is longer
+// than deleteBatch once for each deleteBatch IDs of it.
+func (s *Store) batchIDs(ctx context.Context, f vectorstore.Filter, do func(tx pgx.Tx, f vectorstore.Filter) error) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		all := f.IDs
+		if len(all) <= deleteBatch {
+			return do(tx, f)
+		}
 		for start := 0; start < len(all); start += deleteBatch {
 			f.IDs = all[start:min(start+deleteBatch, len(all))]
-			w, args := where(f, 1)
-			if _, err := tx.Exec(ctx, "DELETE FROM "+table+" WHERE "+w, args...); err != nil {
+			if err := do(tx, f); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return s.wrap(ctx, "delete", err)
 }
 
 // cursorPrefix starts every cursor List makes: the ID after which the next
@@ -62,6 +74,9 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 		return nil, "", err
 	}
 	if err := vectorstore.ValidateList(f, limit); err != nil {
+		return nil, "", fmt.Errorf("pgvector: list: %w", err)
+	}
+	if err := validateFilter(f); err != nil {
 		return nil, "", fmt.Errorf("pgvector: list: %w", err)
 	}
 	after, has, err := decodeCursor(cursor)

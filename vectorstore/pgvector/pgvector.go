@@ -5,6 +5,7 @@
 //	                                                     (tenant_id, id) primary key
 //	                                                     btree (tenant_id, bot_id), (tenant_id, source_id), (tenant_id, document_id)
 //	                                                     HNSW (embedding vector_cosine_ops) WITH (m, ef_construction)
+//	                                                     GIN (metadata) — jsonb, the record's document metadata
 //
 // # Tables
 //
@@ -21,6 +22,27 @@
 // to_regclass) and creates only what is missing: once the table exists it
 // runs no DDL, so a role with only USAGE on the schema and SELECT, INSERT,
 // UPDATE, DELETE on the table may call it.
+//
+// A table is upgraded in place the same way: a table made before metadata
+// existed gets its metadata column (jsonb NOT NULL DEFAULT '{}', added
+// without rewriting the table) and its GIN index at the next Init, which
+// then needs the table's owner once; existing records have no metadata
+// until they are upserted again or SetMetadata sets it.
+//
+// # Metadata filters
+//
+// Record.Metadata is stored as jsonb (U+0000, which jsonb cannot hold, is
+// an input error). Filter.Metadata is compiled to SQL with every value a
+// bound parameter, with filter.Match's semantics: Eq and In are jsonb
+// containment (@> ANY of {"k": v} and {"k": [v]}, served by the GIN
+// index), ranges compare numbers as numeric and strings byte-wise
+// (COLLATE "C") with the field's value or any element of its array,
+// Exists is a present key holding neither null nor only nulls, and Not
+// holds for a record without the field. It is part of the same statement
+// as the distance ORDER BY: on the HNSW path the iterative scan goes on
+// until TopK rows pass it, and a selective filter (at most ExactThreshold
+// matching rows) takes the exact path. Delete, List and SetMetadata apply
+// it too.
 //
 // # The vector extension
 //
@@ -39,8 +61,8 @@
 //
 // # Search and filtered recall
 //
-// A search always filters on tenant_id, and on bot, sources and documents
-// when set. Filtering an approximate (HNSW) index scan is where recall can
+// A search always filters on tenant_id, and on bot, sources, documents,
+// record IDs and metadata when set. Filtering an approximate (HNSW) index scan is where recall can
 // be lost: the index returns its ef_search nearest rows of the whole table
 // and the filter is applied after, so a tenant owning a small share of the
 // rows may get fewer than TopK matches, or none. The store avoids that in
@@ -440,8 +462,10 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 		}
 		ext := names(extSchema)
 		if dims != 0 {
-			hnsw, err = indexValid(ctx, tx, s.ident(name+"_hnsw"))
-			return err
+			if hnsw, err = indexValid(ctx, tx, s.ident(name+"_hnsw")); err != nil {
+				return err
+			}
+			return s.upgrade(ctx, tx, name, table)
 		}
 		// Identifiers are quoted by pgx.Identifier; the only numbers are
 		// validated ints. DDL takes no parameters.
@@ -453,10 +477,12 @@ func (s *Store) Init(ctx context.Context, space vectorstore.Space) error {
 				source_id text NOT NULL DEFAULT '',
 				document_id text NOT NULL DEFAULT '',
 				embedding %s(%d) NOT NULL,
+				metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
 				PRIMARY KEY (tenant_id, id))`, table, ext.vector, space.Dims),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, bot_id)", pgx.Identifier{name + "_bot"}.Sanitize(), table),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, source_id)", pgx.Identifier{name + "_src"}.Sanitize(), table),
 			fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s (tenant_id, document_id)", pgx.Identifier{name + "_doc"}.Sanitize(), table),
+			ginDDL(name, table),
 		}
 		if space.Dims <= MaxIndexedDims && !s.opts.DeferIndex {
 			stmts = append(stmts, s.indexDDL(name, table, ext, ""))
@@ -583,6 +609,7 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 	if err != nil {
 		return err
 	}
+	metas := make([]string, len(recs))
 	for i, r := range recs {
 		switch {
 		case r.TenantID == "":
@@ -597,6 +624,9 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 				return fmt.Errorf("pgvector: upsert: record %d: %w", i, record.Invalid("vector", "contains NaN or Inf"))
 			}
 		}
+		if metas[i], err = prepareMetadata("metadata", r.Metadata); err != nil {
+			return fmt.Errorf("pgvector: upsert: record %d: %w", i, err)
+		}
 	}
 	if len(recs) == 0 {
 		return nil
@@ -608,13 +638,15 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 		last[key{r.TenantID, r.ID}] = i
 	}
 	uniq := make([]vectorstore.Record, 0, len(last))
+	uniqMeta := make([]string, 0, len(last))
 	for i, r := range recs {
 		if last[key{r.TenantID, r.ID}] == i {
 			uniq = append(uniq, r)
+			uniqMeta = append(uniqMeta, metas[i])
 		}
 	}
 	if len(uniq) >= copyMin && s.useCopy() {
-		err := s.copyUpsert(ctx, table, uniq)
+		err := s.copyUpsert(ctx, table, uniq, uniqMeta)
 		if err == nil || !copyUnsupported(err) {
 			s.sizes.forget(uniq)
 			return s.wrap(ctx, "upsert", err)
@@ -622,22 +654,23 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 		s.noCopyNow(err)
 	}
 	defer s.sizes.forget(uniq)
-	q := "INSERT INTO " + table + ` (tenant_id, id, bot_id, source_id, document_id, embedding)
-		SELECT t, i, b, s, d, e::` + s.ext.vector + ` FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(t, i, b, s, d, e)
+	q := "INSERT INTO " + table + ` (tenant_id, id, bot_id, source_id, document_id, embedding, metadata)
+		SELECT t, i, b, s, d, e::` + s.ext.vector + `, m::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(t, i, b, s, d, e, m)
 		ON CONFLICT (tenant_id, id) DO UPDATE SET bot_id = EXCLUDED.bot_id, source_id = EXCLUDED.source_id,
-			document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding`
+			document_id = EXCLUDED.document_id, embedding = EXCLUDED.embedding, metadata = EXCLUDED.metadata`
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		for start := 0; start < len(uniq); start += upsertBatch {
 			part := uniq[start:min(start+upsertBatch, len(uniq))]
-			cols := [6][]string{}
+			cols := [7][]string{}
 			for c := range cols {
 				cols[c] = make([]string, len(part))
 			}
 			for j, r := range part {
 				cols[0][j], cols[1][j], cols[2][j], cols[3][j], cols[4][j] = r.TenantID, r.ID, r.BotID, r.SourceID, r.DocumentID
 				cols[5][j] = pgv.NewVector(r.Vector).String()
+				cols[6][j] = uniqMeta[start+j]
 			}
-			if _, err := tx.Exec(ctx, q, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]); err != nil {
+			if _, err := tx.Exec(ctx, q, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6]); err != nil {
 				return err
 			}
 		}
@@ -646,28 +679,27 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 	return s.wrap(ctx, "upsert", err)
 }
 
-// where builds the filter's WHERE clause from fixed column names; values
-// are parameters starting at $first.
+// where builds the filter's WHERE clause from fixed column names; values,
+// the metadata filter's too, are parameters starting at $first.
 func where(f vectorstore.Filter, first int) (string, []any) {
-	conds := []string{"tenant_id = $" + strconv.Itoa(first)}
-	args := []any{f.TenantID}
+	p := params{first: first}
+	conds := []string{"tenant_id = " + p.add(f.TenantID, "")}
 	if f.BotID != "" {
-		args = append(args, f.BotID)
-		conds = append(conds, "bot_id = $"+strconv.Itoa(first+len(args)-1))
+		conds = append(conds, "bot_id = "+p.add(f.BotID, ""))
 	}
 	if len(f.SourceIDs) > 0 {
-		args = append(args, f.SourceIDs)
-		conds = append(conds, "source_id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+		conds = append(conds, "source_id = ANY("+p.add(f.SourceIDs, "::text[]")+")")
 	}
 	if len(f.DocumentIDs) > 0 {
-		args = append(args, f.DocumentIDs)
-		conds = append(conds, "document_id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+		conds = append(conds, "document_id = ANY("+p.add(f.DocumentIDs, "::text[]")+")")
 	}
 	if len(f.IDs) > 0 {
-		args = append(args, f.IDs)
-		conds = append(conds, "id = ANY($"+strconv.Itoa(first+len(args)-1)+"::text[])")
+		conds = append(conds, "id = ANY("+p.add(f.IDs, "::text[]")+")")
 	}
-	return strings.Join(conds, " AND "), args
+	if !f.Metadata.IsZero() {
+		conds = append(conds, p.meta(f.Metadata))
+	}
+	return strings.Join(conds, " AND "), p.args
 }
 
 // Delete removes every record matching f.
@@ -676,7 +708,7 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if err != nil {
 		return err
 	}
-	if err := vectorstore.ValidateFilter(f); err != nil {
+	if err := validateFilter(f); err != nil {
 		return fmt.Errorf("pgvector: delete: %w", err)
 	}
 	defer s.sizes.forgetTenant(f.TenantID)
@@ -696,7 +728,7 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 	if err != nil {
 		return nil, err
 	}
-	if err := vectorstore.ValidateFilter(q.Filter); err != nil {
+	if err := validateFilter(q.Filter); err != nil {
 		return nil, fmt.Errorf("pgvector: search: %w", err)
 	}
 	if q.TopK <= 0 {

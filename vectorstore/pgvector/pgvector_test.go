@@ -98,7 +98,8 @@ func TestTableNames(t *testing.T) {
 }
 
 // TestSchemaAndIndexes checks the table Init creates: tenant-leading btree
-// indexes and the HNSW index with the configured parameters.
+// indexes, the HNSW index with the configured parameters and the GIN index
+// of the metadata column.
 func TestSchemaAndIndexes(t *testing.T) {
 	e := newEnv(t, 1)
 	ctx := t.Context()
@@ -110,11 +111,15 @@ func TestSchemaAndIndexes(t *testing.T) {
 	require.NoError(t, err)
 	defs, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	require.NoError(t, err)
-	require.Len(t, defs, 5, "%q", defs)
-	var hnsw string
+	require.Len(t, defs, 6, "%q", defs)
+	var hnsw, gin string
 	for _, d := range defs {
 		if strings.Contains(d, "USING hnsw") {
 			hnsw = d
+			continue
+		}
+		if strings.Contains(d, "USING gin") {
+			gin = d
 			continue
 		}
 		require.Regexp(t, `\(tenant_id(, |\))`, d, "every btree index leads with tenant_id")
@@ -122,6 +127,7 @@ func TestSchemaAndIndexes(t *testing.T) {
 	require.Regexp(t, `vector_cosine_ops`, hnsw)
 	require.Regexp(t, `m='?8'?`, hnsw)
 	require.Regexp(t, `ef_construction='?32'?`, hnsw)
+	require.Contains(t, gin, "(metadata)", "the metadata column has a GIN index")
 }
 
 // TestLargeDimsNoIndex: above 2000 dimensions there is no HNSW index and

@@ -1,8 +1,11 @@
 package pgvector
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -28,6 +31,26 @@ func TestWhereUsesOnlyParameters(t *testing.T) {
 	}
 	if len(args) != 4 || args[0] != "t'; DROP TABLE x; --" {
 		t.Fatalf("args = %v", args)
+	}
+}
+
+// TestWhereMetadataParameters: a metadata filter's values go into
+// parameters, numbered after the ID conditions; the SQL holds only the
+// fixed text.
+func TestWhereMetadataParameters(t *testing.T) {
+	evil := "x'); DROP TABLE y; --"
+	f := vectorFilter("t", "", nil, nil)
+	f.Metadata = filter.And(filter.Eq("k", evil), filter.Not(filter.Exists("k2")), filter.Gte("n", 2), filter.Lt("s", evil))
+	w, args := where(f, 3)
+	if strings.Contains(w, "DROP") || strings.Contains(w, "k2") {
+		t.Fatalf("a value is in the SQL: %s", w)
+	}
+	if !strings.HasPrefix(w, "tenant_id = $3 AND ((metadata @> ANY($4::text[]::jsonb[]))") || !strings.Contains(w, "$8::text") {
+		t.Fatalf("where = %s", w)
+	}
+	want := []any{"t", []string{`{"k":"x'); DROP TABLE y; --"}`, `{"k":["x'); DROP TABLE y; --"]}`}, "k2", "n", "2", "s", evil}
+	if !reflect.DeepEqual(args, want) {
+		t.Fatalf("args = %#v, want %#v", args, want)
 	}
 }
 
