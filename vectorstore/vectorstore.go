@@ -141,12 +141,14 @@ func (dimErr) Is(target error) bool { return target == record.ErrInvalidInput }
 // ErrNotInitialized is returned by a method called before Init.
 var ErrNotInitialized = errors.New("vectorstore: not initialized (call Init first)")
 
-// ValidateFilter returns an error naming the field when f has no tenant.
+// ValidateFilter returns an error naming the field when f has no tenant
+// or an invalid Metadata filter (a *record.ValidationError naming
+// "filter").
 func ValidateFilter(f Filter) error {
 	if f.TenantID == "" {
 		return record.ErrEmptyTenant
 	}
-	return nil
+	return f.Metadata.Validate("filter")
 }
 
 // ValidateList checks List's arguments other than the cursor: a tenant and

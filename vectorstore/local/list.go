@@ -75,7 +75,7 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 	if p == nil {
 		return out, "", nil
 	}
-	c, ok := compileFilter(s.in, f.BotID, f.SourceIDs, f.DocumentIDs)
+	c, ok := s.compile(p, f)
 	if !ok {
 		return out, "", nil
 	}
@@ -96,10 +96,10 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 		if !ok {
 			continue
 		}
-		m := p.meta(int(r))
-		if !c.match(*m) {
+		if !p.matchRow(&c, int(r)) {
 			continue
 		}
+		m := p.meta(int(r))
 		if len(out) == limit {
 			return out, encodeCursor(out[len(out)-1].ID), nil
 		}
@@ -149,29 +149,16 @@ func (p *partition) sortedIDs() []string {
 	return ids
 }
 
-// deleteIDsLocked is Delete for a filter with IDs: it logs the IDs of the
-// tenant's records that match f (in entries of at most maxEntry bytes, each
-// applied when written) and removes them. Caller holds s.wmu.
+// deleteIDsLocked is Delete for a filter with IDs or a metadata
+// condition: it logs the IDs of the tenant's records that match f (in
+// entries of at most maxEntry bytes, each applied when written) and removes
+// them. Caller holds s.wmu.
 func (s *Store) deleteIDsLocked(f vectorstore.Filter) error {
 	p := s.tenants[f.TenantID]
 	if p == nil {
 		return nil
 	}
-	c, ok := compileFilter(s.in, f.BotID, f.SourceIDs, f.DocumentIDs)
-	if !ok {
-		return nil
-	}
-	var hit []string
-	seen := make(map[string]struct{}, len(f.IDs))
-	for _, id := range f.IDs {
-		if _, dup := seen[id]; dup {
-			continue
-		}
-		seen[id] = struct{}{}
-		if r, ok := p.index[id]; ok && c.match(*p.meta(int(r))) {
-			hit = append(hit, id)
-		}
-	}
+	hit := s.matchingIDs(p, f)
 	for len(hit) > 0 {
 		n, size := 0, entryHead+1+2*len(f.TenantID)+3*10
 		for n < len(hit) && (n == 0 || size+len(hit[n])+10 <= maxEntry) {
@@ -226,7 +213,7 @@ func (s *Store) searchIDs(p *partition, q []float32, k int, ids []string, c *com
 	seen := make(map[int32]struct{}, len(ids))
 	for _, id := range ids {
 		r, ok := p.index[id]
-		if !ok || !c.match(*p.meta(int(r))) {
+		if !ok || !p.matchRow(c, int(r)) {
 			continue
 		}
 		if _, dup := seen[r]; dup {

@@ -90,6 +90,7 @@ type block struct {
 	locs   []int64   // quantized: per row, where its float32s are (floatLoc)
 	ids    []string
 	metas  []meta
+	mds    []int32 // per row, its metadata in the partition's table (0: none)
 }
 
 // partition holds one tenant's records in blocks of at most blockRows rows
@@ -106,6 +107,7 @@ type partition struct {
 	adds      uint64 // rows ever added (List's sorted-ID cache checks it)
 	ver       uint64 // bumped by every change of rows or metas (posting.go)
 	post      postings
+	md        mdTable // the distinct metadata of the rows (metadata.go)
 }
 
 func newPartition(dims, blockRows int, quant bool) *partition {
@@ -131,9 +133,12 @@ func (p *partition) id(r int) string { return p.blocks[r/p.blockRows].ids[r%p.bl
 
 func (p *partition) meta(r int) *meta { return &p.blocks[r/p.blockRows].metas[r%p.blockRows] }
 
+// mdOf returns row r's index in the partition's metadata table.
+func (p *partition) mdOf(r int) int32 { return p.blocks[r/p.blockRows].mds[r%p.blockRows] }
+
 // newBlock returns an empty block with room for rows rows.
 func (p *partition) newBlock(rows int) *block {
-	b := &block{ids: make([]string, 0, rows), metas: make([]meta, 0, rows)}
+	b := &block{ids: make([]string, 0, rows), metas: make([]meta, 0, rows), mds: make([]int32, 0, rows)}
 	if p.quant {
 		b.codes = make([]int8, 0, rows*p.dims)
 		b.scales = make([]float32, 0, rows)
@@ -153,6 +158,7 @@ func (p *partition) grow(b *block, rows int) {
 	b.locs = append(nb.locs, b.locs...)
 	b.ids = append(nb.ids, b.ids...)
 	b.metas = append(nb.metas, b.metas...)
+	b.mds = append(nb.mds, b.mds...)
 }
 
 // add appends an empty row for id (which is not in the partition).
@@ -181,6 +187,9 @@ func (p *partition) add(id string) int {
 	}
 	b.ids = append(b.ids, id)
 	b.metas = append(b.metas, meta{})
+	b.mds = append(b.mds, 0)
+	p.md.init()
+	p.md.refs[0]++
 	r := p.n
 	p.n++
 	p.adds++
@@ -190,11 +199,13 @@ func (p *partition) add(id string) int {
 }
 
 // remove deletes row r, moving the last row into its place, and returns the
-// removed row's meta for the caller to release.
+// removed row's meta for the caller to release (its metadata it releases
+// itself).
 func (p *partition) remove(r int) meta {
 	p.ver++
 	last := p.n - 1
 	m := *p.meta(r)
+	p.md.unref(p.mdOf(r))
 	delete(p.index, p.id(r))
 	lb := p.blocks[len(p.blocks)-1]
 	j := len(lb.ids) - 1
@@ -210,11 +221,13 @@ func (p *partition) remove(r int) meta {
 		}
 		b.ids[i] = lb.ids[j]
 		b.metas[i] = lb.metas[j]
+		b.mds[i] = lb.mds[j]
 		p.index[lb.ids[j]] = int32(r)
 	}
 	lb.ids[j] = ""
 	lb.ids = lb.ids[:j]
 	lb.metas = lb.metas[:j]
+	lb.mds = lb.mds[:j]
 	if p.quant {
 		lb.codes = lb.codes[:j*p.dims]
 		lb.scales = lb.scales[:j]

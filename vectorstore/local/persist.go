@@ -24,8 +24,15 @@ import (
 //	             entries: payload len u32 | CRC-32C(len) u32 | CRC-32C(payload) u32 | payload
 //	             payload: op u8 | seq uvarint | op data
 //	               upsert: n uvarint | n × (id, tenant, bot, source, document strings | dims × f32)
+//	               upsert with metadata (op 4): m uvarint | m × metadata JSON string |
+//	                 n uvarint | n × (id, tenant, bot, source, document strings |
+//	                 metadata uvarint (0 none, else 1 + its index among the m) | dims × f32)
 //	               delete: tenant, bot strings | n uvarint | n × source | m uvarint | m × document
 //	               delete IDs (op 3): tenant string | n uvarint | n × record ID
+//	               set metadata (op 5): tenant string | metadata JSON string ("" none) |
+//	                 n uvarint | n × record ID
+//	             (ops 4 and 5 are read since this format's metadata; an older
+//	             binary fails on them with ErrCorrupt rather than drop metadata)
 //	snapshot.bin "MRVSSNP1" | dims u32 | model len u16 | model | seq u64 | tenants uvarint |
 //	             per tenant: tenant string | rows uvarint | rows × (id, bot, source, document | dims × f32) |
 //	             CRC-32C of everything before it u32
@@ -33,14 +40,15 @@ import (
 // Strings are a uvarint length and the bytes. Vectors are stored normalized.
 
 const (
-	walMagic  = "MRVSWAL1"
-	snapMagic = "MRVSSNP1"
-	walName   = "wal.log"
-	lockName  = "LOCK"
-	snapName  = "snapshot.bin"
-	opUpsert  = 1
-	opDelete  = 2
-	entryHead = 12
+	walMagic   = "MRVSWAL1"
+	snapMagic  = "MRVSSNP1"
+	walName    = "wal.log"
+	lockName   = "LOCK"
+	snapName   = "snapshot.bin"
+	opUpsert   = 1
+	opDelete   = 2
+	opUpsertMD = 4
+	entryHead  = 12
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -94,13 +102,17 @@ func recordSize(r *vectorstore.Record) int {
 	return 4*len(r.Vector) + len(r.ID) + len(r.TenantID) + len(r.BotID) + len(r.SourceID) + len(r.DocumentID) + 5*binary.MaxVarintLen64
 }
 
-// appendRecord appends r with its vector normalized (through scratch).
-func appendRecord(b []byte, r *vectorstore.Record, scratch []float32, inv float64) []byte {
+// appendRecord appends r with its vector normalized (through scratch),
+// and its metadata's number in the entry when md >= 0 (opUpsertMD).
+func appendRecord(b []byte, r *vectorstore.Record, scratch []float32, inv float64, md int) []byte {
 	b = appendString(b, r.ID)
 	b = appendString(b, r.TenantID)
 	b = appendString(b, r.BotID)
 	b = appendString(b, r.SourceID)
 	b = appendString(b, r.DocumentID)
+	if md >= 0 {
+		b = appendUvarint(b, uint64(md))
+	}
 	normalizeInto(scratch, r.Vector, inv)
 	return appendFloats(b, scratch)
 }
@@ -244,7 +256,18 @@ func (s *Store) apply(payload []byte) error {
 		return d.err
 	}
 	switch payload[0] {
-	case opUpsert:
+	case opUpsert, opUpsertMD:
+		var table [][]byte
+		if payload[0] == opUpsertMD {
+			m := d.uvarint()
+			if m > uint64(len(d.b)) {
+				return errShort
+			}
+			table = make([][]byte, m+1)
+			for i := range m {
+				table[i+1] = d.bytes()
+			}
+		}
 		n := d.uvarint()
 		if n > uint64(len(d.b)) {
 			return errShort
@@ -252,13 +275,24 @@ func (s *Store) apply(payload []byte) error {
 		for range n {
 			id, tenant := d.bytes(), d.bytes()
 			bot, src, doc := d.bytes(), d.bytes(), d.bytes()
+			var md []byte
+			if table != nil {
+				i := d.uvarint()
+				if d.err == nil && i >= uint64(len(table)) {
+					return errors.New("metadata number out of range")
+				}
+				md = table[i]
+			}
 			if d.err != nil {
 				return d.err
 			}
 			if len(d.b) < 4*s.space.Dims {
 				return errShort
 			}
-			p, row := s.put(tenant, id, bot, src, doc)
+			p, row, err := s.put(tenant, id, bot, src, doc, md)
+			if err != nil {
+				return err
+			}
 			if err := s.setVector(p, row, d.b[:4*s.space.Dims]); err != nil {
 				return err
 			}
@@ -276,6 +310,10 @@ func (s *Store) apply(payload []byte) error {
 		if err := s.applyDeleteIDs(d); err != nil {
 			return err
 		}
+	case opSetMetadata:
+		if err := s.applySetMetadata(d); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("unknown op %d", payload[0])
 	}
@@ -289,9 +327,10 @@ func (s *Store) apply(payload []byte) error {
 	return nil
 }
 
-// put inserts or replaces one record (but for its vector: see setVector)
-// and returns its partition and row.
-func (s *Store) put(tenant, id, bot, src, doc []byte) (*partition, int) {
+// put inserts or replaces one record (but for its vector: see setVector),
+// with md its metadata's canonical JSON (nil for none), and returns its
+// partition and row.
+func (s *Store) put(tenant, id, bot, src, doc, md []byte) (*partition, int, error) {
 	p := s.tenants[string(tenant)]
 	if p == nil {
 		p = newPartition(s.space.Dims, s.blockRows, s.cfg.quant == Int8)
@@ -310,7 +349,10 @@ func (s *Store) put(tenant, id, bot, src, doc []byte) (*partition, int) {
 	s.in.unref(old.bot)
 	s.in.unref(old.source)
 	s.in.unref(old.doc)
-	return p, row
+	if err := p.setMetadata(row, md); err != nil {
+		return nil, 0, err
+	}
+	return p, row, nil
 }
 
 func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
@@ -324,7 +366,7 @@ func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
 	}
 	all := c.any()
 	for r := p.n - 1; r >= 0; r-- {
-		if all || c.match(*p.meta(r)) {
+		if all || p.matchRow(&c, r) {
 			m := p.remove(r)
 			s.in.unref(m.bot)
 			s.in.unref(m.source)
@@ -620,8 +662,8 @@ func (s *Store) loadSnapshot() error {
 		return fmt.Errorf("vectorstore/local: %s: %w", path, err)
 	}
 	var magic [len(snap2Magic)]byte
-	if n, _ := f.ReadAt(magic[:], 0); n == len(magic) && string(magic[:]) == snap2Magic {
-		if err := s.loadSnapshot2(f, st.Size(), path); err != nil {
+	if n, _ := f.ReadAt(magic[:], 0); n == len(magic) && (string(magic[:]) == snap2Magic || string(magic[:]) == snap3Magic) {
+		if err := s.loadSnapshot2(f, st.Size(), path, string(magic[:]) == snap3Magic); err != nil {
 			f.Close()
 			return err
 		}
@@ -656,7 +698,11 @@ func (s *Store) loadSnapshot() error {
 			if r.err != nil {
 				break
 			}
-			p, row := s.put(tenant, id, bot, src, doc)
+			p, row, err := s.put(tenant, id, bot, src, doc, nil)
+			if err != nil {
+				r.err = err
+				break
+			}
 			if r.err = s.setVector(p, row, vecBytes); r.err != nil {
 				break
 			}

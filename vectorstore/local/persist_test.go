@@ -624,7 +624,7 @@ func FuzzApply(f *testing.F) {
 	s.buf = s.entryStart(nil, opUpsert)
 	s.buf = appendUvarint(s.buf, 2)
 	for _, rec := range randRecs(r, 2, "a") {
-		s.buf = appendRecord(s.buf, &rec, make([]float32, testDims), 1)
+		s.buf = appendRecord(s.buf, &rec, make([]float32, testDims), 1, -1)
 	}
 	f.Add(append([]byte(nil), s.buf[entryHead:]...))
 	s.buf = s.entryStart(nil, opDelete)

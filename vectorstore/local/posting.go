@@ -89,13 +89,37 @@ func (p *partition) filterRows(c *compiled) (rows []int32, ok bool) {
 	if len(c.docs) == 1 {
 		try(2, c.docs[0])
 	}
+	if c.mdOK != nil && c.mdRows <= p.n/2 && (best < 0 || c.mdRows < best) {
+		// The rows whose metadata matches, listed for this search from
+		// the bitmap (one byte read per row, or per row of the posting
+		// list), narrowed by the other fields too.
+		out := make([]int32, 0, c.mdRows)
+		if best >= 0 {
+			for _, r := range rows {
+				if p.matchRow(c, int(r)) {
+					out = append(out, r)
+				}
+			}
+		} else {
+			r := int32(0)
+			for _, b := range p.blocks {
+				for i, md := range b.mds {
+					if c.mdOK[md] && c.matchMeta(b.metas[i]) {
+						out = append(out, r+int32(i))
+					}
+				}
+				r += int32(len(b.mds))
+			}
+		}
+		rows, best = out, len(out)
+	}
 	return rows, best >= 0 && best <= p.n/2
 }
 
 // scanRows is scan over the listed rows of a float32 partition.
 func (p *partition) scanRows(q []float32, rows []int32, c *compiled, useMin bool, minScore float32, t *topK) {
 	for _, r := range rows {
-		if !c.match(*p.meta(int(r))) {
+		if !p.matchRow(c, int(r)) {
 			continue
 		}
 		s := dot(q, p.vec(int(r)))
@@ -113,7 +137,7 @@ func (p *partition) scanRows(q []float32, rows []int32, c *compiled, useMin bool
 func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, c *compiled, t *topK) {
 	var one [1]int32
 	for _, r := range rows {
-		if !c.match(*p.meta(int(r))) {
+		if !p.matchRow(c, int(r)) {
 			continue
 		}
 		dotI8Block(q, p.code(int(r)), one[:])

@@ -86,7 +86,7 @@ func bruteForce(s *Store, qv []float32, k int, f vectorstore.Filter) []string {
 	var all []sc
 	vec, buf := make([]float32, p.dims), make([]byte, 4*p.dims)
 	for r := 0; r < p.n; r++ {
-		if !c.match(*p.meta(r)) {
+		if !p.matchRow(&c, r) {
 			continue
 		}
 		v, _ := s.rowFloats(p, r, vec, buf)

@@ -113,10 +113,10 @@ func (p *partition) scanQuant(q []int16, qs float32, from, to int, c *compiled, 
 		for j := 0; j < n; {
 			k := n
 			if filtered {
-				for j < n && !c.match(blk.metas[off+j]) {
+				for j < n && !c.match(blk, off+j) {
 					j++
 				}
-				for k = j; k < n && c.match(blk.metas[off+k]); k++ {
+				for k = j; k < n && c.match(blk, off+k); k++ {
 				}
 				if j == k {
 					break

@@ -235,7 +235,7 @@ func TestSnapshotFormat1(t *testing.T) {
 		}
 		mustClose(t, s)
 		b, _ := os.ReadFile(snap)
-		if string(b[:8]) != snap2Magic {
+		if string(b[:8]) != snap3Magic {
 			t.Fatalf("compaction wrote %q", b[:8])
 		}
 		s = openInit(t, root, WithQuantization(q))

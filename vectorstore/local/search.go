@@ -71,13 +71,32 @@ type compiled struct {
 	srcSet  map[int32]struct{}
 	docSet  map[int32]struct{}
 	refs    []int32 // the interner's reference counts (posting.go)
+	// mdOK is the metadata filter evaluated once per distinct metadata of
+	// the partition (metadata.go): mdOK[i] for table index i. nil when the
+	// filter has no metadata condition. mdRows is how many rows match it.
+	mdOK   []bool
+	mdRows int
 }
 
 func (c *compiled) any() bool {
-	return c.bot < 0 && c.sources == nil && c.docs == nil
+	return c.bot < 0 && c.sources == nil && c.docs == nil && c.mdOK == nil
 }
 
-func (c *compiled) match(m meta) bool {
+// match reports whether row i of b matches.
+func (c *compiled) match(b *block, i int) bool {
+	if c.mdOK != nil && !c.mdOK[b.mds[i]] {
+		return false
+	}
+	return c.matchMeta(b.metas[i])
+}
+
+// matchRow reports whether row r of p matches c.
+func (p *partition) matchRow(c *compiled, r int) bool {
+	return c.match(p.blocks[r/p.blockRows], r%p.blockRows)
+}
+
+// matchMeta reports whether a row's IDs match (not its metadata).
+func (c *compiled) matchMeta(m meta) bool {
 	if c.bot >= 0 && m.bot != c.bot {
 		return false
 	}
@@ -168,10 +187,10 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 		for j := 0; j < n; {
 			k := n
 			if filtered {
-				for j < n && !c.match(blk.metas[off+j]) {
+				for j < n && !c.match(blk, off+j) {
 					j++
 				}
-				for k = j; k < n && c.match(blk.metas[off+k]); k++ {
+				for k = j; k < n && c.match(blk, off+k); k++ {
 				}
 				if j == k {
 					break

@@ -12,20 +12,24 @@ import (
 )
 
 // Snapshot format 2 ("MRVSSNP2") is laid out for memory-mapping, so that
-// Init maps it instead of decoding it (format 1, "MRVSSNP1", is still
-// read; compaction writes format 2). All integers little-endian; every
-// section starts at a multiple of 64 bytes.
+// Init maps it instead of decoding it. Format 3 ("MRVSSNP3") is format 2
+// with the records' metadata; compaction writes format 3, and formats 2
+// and 1 ("MRVSSNP1") are still read (their records have no metadata). All
+// integers little-endian; every section starts at a multiple of 64 bytes.
 //
-//	header     "MRVSSNP2" | dims u32 | model len u16 | model
+//	header     "MRVSSNP3" | dims u32 | model len u16 | model
 //	per tenant vectors   rows × dims f32 (normalized)
 //	           metas     rows × (bot, source, document) i32: indexes into the strings
 //	           id ends   rows × u32: end of each ID in the ID bytes
 //	           id bytes  the IDs, concatenated
 //	           codes     rows × dims i8  (only when written by an Int8 store)
 //	           scales    rows × f32      (idem)
+//	           mds       rows × i32: index into the tenant's metadata table (format 3)
 //	directory  seq uvarint | flags uvarint | strings: n uvarint, n × string |
 //	           tenants: n uvarint, n × (name string, rows, and the offsets of the
-//	           sections above as uvarints; codes 0 when absent)
+//	           sections above as uvarints; codes 0 when absent; format 3 adds
+//	           the mds offset and the metadata table: m uvarint, m × canonical
+//	           JSON string, entry 0 "" (none), unused entries "")
 //	footer     directory offset u64 | directory length u64 |
 //	           CRC-32C of everything before the directory u32 | CRC-32C of the directory u32
 //
@@ -36,6 +40,7 @@ import (
 // copied to the heap (one string per tenant) for the index.
 const (
 	snap2Magic  = "MRVSSNP2"
+	snap3Magic  = "MRVSSNP3"
 	snap2Footer = 24
 	flagCodes   = 1
 )
@@ -46,6 +51,8 @@ type snapTenant struct {
 	rows                                    int
 	vecOff, metaOff, idEndOff, idOff, idLen int64
 	codeOff, scaleOff                       int64
+	mdOff                                   int64    // format 3
+	mdJSON                                  []string // format 3: the metadata table
 }
 
 type snapDir struct {
@@ -96,6 +103,10 @@ func metaBytes(m []meta) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(m))), 12*len(m))
 }
 
+func int32Bytes(x []int32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
+}
+
 func int8Bytes(c []int8) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(c))), len(c))
 }
@@ -104,7 +115,7 @@ func int8Bytes(c []int8) []byte {
 // Caller holds s.wmu.
 func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 	cw := &countWriter{w: w, crc: crc32.New(castagnoli)}
-	if _, err := cw.Write(fileHeader(snap2Magic, s.space)); err != nil {
+	if _, err := cw.Write(fileHeader(snap3Magic, s.space)); err != nil {
 		return nil, err
 	}
 	dir := &snapDir{seq: s.seq, strs: s.in.strs}
@@ -117,7 +128,8 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 	vec := make([]float32, dims)
 	raw := make([]byte, 4*dims)
 	for name, p := range s.tenants {
-		t := snapTenant{name: name, rows: p.n}
+		p.md.init()
+		t := snapTenant{name: name, rows: p.n, mdJSON: p.md.jsons}
 		if err := cw.pad(); err != nil {
 			return nil, err
 		}
@@ -185,6 +197,17 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 				return err
 			}},
 		}
+		steps = append(steps, struct {
+			off   *int64
+			write func() error
+		}{&t.mdOff, func() error {
+			for _, b := range p.blocks {
+				if err := cw.write32s(int32Bytes(b.mds)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
 		if quant {
 			steps = append(steps, struct {
 				off   *int64
@@ -253,8 +276,12 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 	d = appendUvarint(d, uint64(len(dir.tenants)))
 	for _, t := range dir.tenants {
 		d = appendString(d, t.name)
-		for _, x := range []int64{int64(t.rows), t.vecOff, t.metaOff, t.idEndOff, t.idOff, t.idLen, t.codeOff, t.scaleOff} {
+		for _, x := range []int64{int64(t.rows), t.vecOff, t.metaOff, t.idEndOff, t.idOff, t.idLen, t.codeOff, t.scaleOff, t.mdOff} {
 			d = appendUvarint(d, uint64(x))
+		}
+		d = appendUvarint(d, uint64(len(t.mdJSON)))
+		for _, js := range t.mdJSON {
+			d = appendString(d, js)
 		}
 	}
 	d = binary.LittleEndian.AppendUint64(d, uint64(dirOff))
@@ -267,8 +294,9 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 	return dir, nil
 }
 
-// readDir reads and checks the directory of a format 2 snapshot.
-func readDir(f *os.File, size int64, path string) (*snapDir, int64, uint32, error) {
+// readDir reads and checks the directory of a format 2 or (v3) 3
+// snapshot.
+func readDir(f *os.File, size int64, path string, v3 bool) (*snapDir, int64, uint32, error) {
 	corrupt := func(what string) error {
 		return fmt.Errorf("vectorstore/local: %s: %s: %w", path, what, ErrCorrupt)
 	}
@@ -310,6 +338,13 @@ func readDir(f *os.File, size int64, path string) (*snapDir, int64, uint32, erro
 		if dir.flags&flagCodes == 0 {
 			t.codeOff, t.scaleOff = 0, 0
 		}
+		if v3 {
+			t.mdOff = int64(d.uvarint())
+			t.mdJSON = d.strings()
+			if len(t.mdJSON) == 0 || t.mdJSON[0] != "" {
+				return nil, 0, 0, corrupt("bad metadata table")
+			}
+		}
 		dir.tenants = append(dir.tenants, t)
 	}
 	if d.err != nil || len(d.b) != 0 || len(dir.strs) == 0 || dir.strs[0] != "" {
@@ -319,13 +354,16 @@ func readDir(f *os.File, size int64, path string) (*snapDir, int64, uint32, erro
 }
 
 // checkSections reports whether t's sections lie inside the data.
-func (t *snapTenant) checkSections(dims int, dataEnd int64, codes bool) bool {
+func (t *snapTenant) checkSections(dims int, dataEnd int64, codes, v3 bool) bool {
 	rows := int64(t.rows)
 	in := func(off, n int64) bool { return off >= 0 && n >= 0 && off%4 == 0 && off <= dataEnd && n <= dataEnd-off }
 	ok := t.rows >= 0 && rows <= dataEnd/4 &&
 		in(t.vecOff, rows*int64(dims)*4) && in(t.metaOff, rows*12) && in(t.idEndOff, rows*4) && in(t.idOff, t.idLen)
 	if codes {
 		ok = ok && in(t.codeOff, rows*int64(dims)) && in(t.scaleOff, rows*4)
+	}
+	if v3 {
+		ok = ok && in(t.mdOff, rows*4)
 	}
 	return ok
 }
@@ -346,19 +384,23 @@ func fileCRC(f *os.File, n int64) (uint32, error) {
 	return crc, nil
 }
 
-// loadSnapshot2 maps the format 2 snapshot f into the (empty) state and
-// keeps f open as s.snapFile. Caller holds s.mu.
-func (s *Store) loadSnapshot2(f *os.File, size int64, path string) (err error) {
-	dir, dirOff, dataCRC, err := readDir(f, size, path)
+// loadSnapshot2 maps the format 2 or (v3) 3 snapshot f into the (empty)
+// state and keeps f open as s.snapFile. Caller holds s.mu.
+func (s *Store) loadSnapshot2(f *os.File, size int64, path string, v3 bool) (err error) {
+	dir, dirOff, dataCRC, err := readDir(f, size, path, v3)
 	if err != nil {
 		return err
 	}
-	if err := readHeader(io.NewSectionReader(f, 0, dirOff), snap2Magic, s.space, path); err != nil {
+	magic := snap2Magic
+	if v3 {
+		magic = snap3Magic
+	}
+	if err := readHeader(io.NewSectionReader(f, 0, dirOff), magic, s.space, path); err != nil {
 		return err
 	}
 	codes := dir.flags&flagCodes != 0
 	for i := range dir.tenants {
-		if !dir.tenants[i].checkSections(s.space.Dims, dirOff, codes) {
+		if !dir.tenants[i].checkSections(s.space.Dims, dirOff, codes, v3) {
 			return fmt.Errorf("vectorstore/local: %s: tenant %d: sections out of bounds: %w", path, i, ErrCorrupt)
 		}
 	}
@@ -444,6 +486,9 @@ func (s *Store) buildFromSnapshot(m []byte, dir *snapDir, path string) error {
 		if err := s.attach(p, m, t); err != nil {
 			return err
 		}
+		if err := p.buildMetadata(t.mdJSON); err != nil {
+			return corrupt("tenant %d: %v", ti, err)
+		}
 		for _, b := range p.blocks {
 			for _, md := range b.metas {
 				for _, x := range [3]int32{md.bot, md.source, md.doc} {
@@ -475,6 +520,12 @@ func (s *Store) buildFromSnapshot(m []byte, dir *snapDir, path string) error {
 func (s *Store) attach(p *partition, m []byte, t *snapTenant) error {
 	dims := p.dims
 	metas := view32[meta](m[t.metaOff:], t.rows)
+	var mds []int32
+	if t.mdOff != 0 {
+		mds = view32[int32](m[t.mdOff:], t.rows)
+	} else {
+		mds = make([]int32, t.rows)
+	}
 	var vecs, scales []float32
 	var codes []int8
 	switch {
@@ -498,6 +549,7 @@ func (s *Store) attach(p *partition, m []byte, t *snapTenant) error {
 		i1 := i0 + len(b.ids)
 		b.ids = b.ids[:len(b.ids):len(b.ids)]
 		b.metas = metas[i0:i1:i1]
+		b.mds = mds[i0:i1:i1]
 		if !p.quant {
 			b.vecs = vecs[i0*dims : i1*dims : i1*dims]
 			continue
@@ -515,7 +567,7 @@ func (s *Store) attach(p *partition, m []byte, t *snapTenant) error {
 // view32 returns the first n 4-byte values of b: a view on a little-endian
 // machine, a decoded copy elsewhere. b starts at a multiple of 4 from a
 // page boundary.
-func view32[T float32 | uint32 | meta](b []byte, n int) []T {
+func view32[T float32 | uint32 | int32 | meta](b []byte, n int) []T {
 	var zero T
 	size := int(unsafe.Sizeof(zero))
 	if n == 0 {

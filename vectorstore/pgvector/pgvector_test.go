@@ -48,6 +48,7 @@ func TestConformance(t *testing.T) {
 	newStore := func(t *testing.T) vectorstore.VectorStore { return e.store(t, pgvector.Options{}) }
 	vectorstoretest.RunOptions(t, newStore, 8, vectorstoretest.Options{
 		Reopen: func(t *testing.T, _ vectorstore.VectorStore) vectorstore.VectorStore { return newStore(t) },
+		Skip:   map[string]string{"Metadata": "TODO(issue10) pgvector: metadata filters not implemented yet"},
 	})
 }
 
@@ -61,9 +62,12 @@ func TestConformanceIndexPath(t *testing.T) {
 	if !st.IterativeScan() {
 		t.Skipf("pgvector %s has no iterative index scans: the index path may return fewer than TopK (documented)", st.Version())
 	}
-	vectorstoretest.Run(t, func(t *testing.T) vectorstore.VectorStore {
+	vectorstoretest.RunOptions(t, func(t *testing.T) vectorstore.VectorStore {
 		return e.store(t, pgvector.Options{ExactThreshold: -1, EfSearch: 40})
-	}, 8)
+	}, 8, vectorstoretest.Options{
+		Approximate: true, // HNSW: the Metadata area checks recall@10 >= 0.95
+		Skip:        map[string]string{"Metadata": "TODO(issue10) pgvector: metadata filters not implemented yet"},
+	})
 }
 
 func TestOptionsValidated(t *testing.T) {

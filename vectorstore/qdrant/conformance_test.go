@@ -38,6 +38,7 @@ func TestConformance(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
+		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
 	})
 }
 
@@ -61,6 +62,7 @@ func TestConformanceDialSmallBatches(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
+		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
 	})
 	var multi int
 	for _, c := range srv.CallsTo("Upsert") {
@@ -141,5 +143,6 @@ func TestConformanceRealQdrant(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
+		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
 	})
 }

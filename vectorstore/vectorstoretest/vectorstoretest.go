@@ -59,6 +59,19 @@
 //     tenant, limit <= 0 and a made-up cursor wrap record.ErrInvalidInput.
 //   - Concurrent Upsert, Delete and Search are safe (run the suite with
 //     -race).
+//   - Metadata: records carry their document's metadata (strings, numbers,
+//     bools, arrays, times, nulls, nested objects, missing fields).
+//     Filter.Metadata narrows Search exactly as filter.Match says, with the
+//     other fields: for generated eq/in/range/exists/not/and/or filters the
+//     matches are the brute-force top k (or, with Options.Approximate,
+//     every match matches and mean recall@10 >= 0.95). Delete and List
+//     honour it; SetMetadata changes what filters see (by document or by
+//     filter, nil clears) and leaves vectors alone; an Upsert replaces a
+//     record's metadata; a filter in tenant B never sees, deletes or
+//     changes tenant A's records even when A's metadata would match; an
+//     invalid filter is a *record.ValidationError naming "filter" from
+//     Search, Delete, List and SetMetadata; with Options.Reopen, metadata
+//     and SetMetadata survive a reopen.
 package vectorstoretest
 
 import (
@@ -85,6 +98,18 @@ type Options struct {
 	// old (the same folder, database or server). The suite has already
 	// closed old when it calls Reopen, and calls Init on the result itself.
 	Reopen func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore
+	// Approximate says that Search goes through an approximate index (HNSW,
+	// quantization without exact rescoring): the Metadata area then checks
+	// that every filtered match matches the filter and that the mean
+	// recall@10 against brute force is at least 0.95, instead of the exact
+	// top k. The other areas use data small enough for every store to be
+	// exact.
+	Approximate bool
+	// Skip names areas (top-level subtests, such as "Metadata") the suite
+	// reports as skipped with the given reason instead of running them:
+	// for an adapter that has not yet implemented a newly added area. A
+	// skipped area is reported by t.Skip, never as passed.
+	Skip map[string]string
 }
 
 // Run runs the conformance suite without optional capabilities. newStore
@@ -130,8 +155,13 @@ func RunOptions(t *testing.T, newStore func(t *testing.T) vectorstore.VectorStor
 		{"ReopenKeepsData", s.testReopen},
 		{"ReopenOtherDims", s.testReopenOtherDims},
 		{"Close", s.testClose},
+		{"Metadata", s.testMetadata},
 	}
 	for _, tc := range tests {
+		if reason, skip := opts.Skip[tc.name]; skip {
+			t.Run(tc.name, func(t *testing.T) { t.Skip(reason) })
+			continue
+		}
 		t.Run(tc.name, tc.fn)
 	}
 }
