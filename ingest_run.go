@@ -25,7 +25,8 @@ import (
 //	checkIndex   (before loading)    which stored documents' vectors are all there; orphans deleted
 //	accept       (loader goroutine)  normalize, hash, decide; chunk what changed
 //	embed        (Concurrency goroutines) embed batches of chunk texts
-//	writeStage   (one goroutine)     upsert new vectors → commit in Storage → delete old vectors
+//	writeStage   (two goroutines)    upsert new vectors → commit in Storage → delete old vectors
+//	                                 (a group's upsert overlaps the previous group's commit)
 //	removeGone   (after loading)     delete what the source no longer yields: Storage, then vectors
 //
 // Together they keep the package's invariant (doc.go, "Crash safety"):

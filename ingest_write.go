@@ -36,12 +36,29 @@ type writeStage struct {
 }
 
 // run writes the documents the pipeline finishes, in groups of what is
-// ready (at most maxGroup documents).
+// ready (at most maxGroup documents). Phase 1 of a group runs here while
+// phases 2 and 3 of the group before it run on a second goroutine
+// (finish): the vector store's write (and its fsync) overlaps the Storage
+// transaction instead of adding to it. Each group still goes through the
+// phases in order, and groups are committed and reported in order; at
+// most two groups are in flight.
 func (s writeStage) run(ctx context.Context) {
 	const maxGroup = 256
-	group := make([]*docWork, 0, maxGroup)
+	upserted := make(chan upsertedGroup)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for g := range upserted {
+			s.finish(ctx, g)
+		}
+	}()
+	defer func() {
+		close(upserted)
+		<-finished
+	}()
 	for ws := range s.r.done {
-		group = append(group[:0], ws...)
+		group := make([]*docWork, 0, min(len(ws)+16, maxGroup))
+		group = append(group, ws...)
 	fill:
 		for len(group) < maxGroup {
 			select {
@@ -54,27 +71,37 @@ func (s writeStage) run(ctx context.Context) {
 				break fill
 			}
 		}
-		s.writeGroup(ctx, group)
-		clear(group)
+		todo := toWrite(group)
+		var err error
+		if len(todo) > 0 {
+			err = s.upsertVectors(ctx, todo)
+		}
+		upserted <- upsertedGroup{group: group, todo: todo, err: err}
 	}
 }
 
-// writeGroup writes a group of finished documents in the three phases,
-// then reports each document.
-func (s writeStage) writeGroup(ctx context.Context, group []*docWork) {
-	todo := toWrite(group)
-	if len(todo) > 0 {
-		if err := s.upsertVectors(ctx, todo); err != nil {
-			for _, w := range todo {
-				w.fail(err)
+// upsertedGroup is a group of documents past phase 1: todo are those to
+// write, err phase 1's failure.
+type upsertedGroup struct {
+	group, todo []*docWork
+	err         error
+}
+
+// finish runs phases 2 and 3 of a group whose phase 1 is done, then
+// reports each document.
+func (s writeStage) finish(ctx context.Context, g upsertedGroup) {
+	if len(g.todo) > 0 {
+		if g.err != nil {
+			for _, w := range g.todo {
+				w.fail(g.err)
 			}
 		} else {
-			s.commit(ctx, todo)
-			s.confirmVectors(ctx, todo)
+			s.commit(ctx, g.todo)
+			s.confirmVectors(ctx, g.todo)
 		}
-		s.deleteReplaced(ctx, todo)
+		s.deleteReplaced(ctx, g.todo)
 	}
-	s.r.report(group)
+	s.r.report(g.group)
 }
 
 // toWrite returns the documents of the group to write.
