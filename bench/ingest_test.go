@@ -286,3 +286,79 @@ func median(xs []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
+
+// BenchmarkIngestDocsCorpus ingests the prometheus-docs corpus of
+// testdata/ (131 markdown files, 1.2 MB) on the embedded stack as Open
+// builds it (storage/sqlite, vectorstore/local on disk with its default
+// fsync, the offline hashing embedder, the default chunkers and
+// IngestOptions) into a new folder each iteration, and reports MB/s of
+// source text, chunks per second and the CPU time of the process per
+// ingestion (user + system, all threads: what a busy machine inflates
+// least; BenchmarkIngestMemory measures the heap). Nothing waits on a network, so this is the
+// pipeline's own cost (issue 11, item 6):
+//
+//	cd bench && go test -run '^$' -bench IngestDocsCorpus -benchtime 10x -count 5
+func BenchmarkIngestDocsCorpus(b *testing.B) {
+	ctx := context.Background()
+	var size int64
+	err := filepath.WalkDir(chunkCorpusDir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			size += info.Size()
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir, err := filepath.Abs(chunkCorpusDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(size)
+	var chunks int
+	var elapsed, cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		c, err := minirag.Open(ctx, b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		boot, err := c.CreateTenant(ctx, minirag.CreateTenantParams{Name: "Bench", Slug: "bench", OwnerEmail: "b@bench.example"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		h := c.Tenant(boot.Tenant.ID)
+		bot, err := h.CreateBot(ctx, minirag.BotParams{Name: "docs"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := h.CreateSource(ctx, minirag.SourceParams{BotID: bot.ID, Name: "docs", Type: minirag.SourceFile,
+			Config: loader.FileConfig{Path: dir, Include: []string{"*.md"}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start, cpu0 := time.Now(), cpuTime()
+		b.StartTimer()
+		res, err := h.Ingest(ctx, src.ID, minirag.IngestOptions{})
+		b.StopTimer()
+		elapsed += time.Since(start)
+		cpu += cpuTime() - cpu0
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(res.Failed) > 0 || res.Added == 0 {
+			b.Fatalf("ingest: %+v", res)
+		}
+		chunks += res.Embedded
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(chunks)/elapsed.Seconds(), "chunks/s")
+	b.ReportMetric(cpu.Seconds()*1000/float64(b.N), "cpu-ms/op")
+}
