@@ -7,8 +7,10 @@
 package pagecursor
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/minirag/minirag/record"
@@ -22,6 +24,22 @@ type Key struct {
 	S string `json:"s"`
 	// N is an integer tie-breaker where an adapter orders by one.
 	N int64 `json:"n,omitempty"`
+	// S2 is a second string part, for lists ordered by two strings (a
+	// document's key after its source ID).
+	S2 string `json:"s2,omitempty"`
+}
+
+// Bound returns the kind of a list that depends on a query: kind and a
+// digest of the query's parts, so that a cursor of one query is rejected
+// by another (as a cursor of another list is).
+func Bound(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(strconv.Itoa(len(p))))
+		h.Write([]byte{':'})
+		h.Write([]byte(p))
+	}
+	return kind + "." + base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:12])
 }
 
 type payload struct {

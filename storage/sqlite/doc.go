@@ -56,6 +56,20 @@
 // transaction: one INSERT per chunk would mean one segment per chunk.
 // PutDocument takes the same path for its own chunks.
 //
+// Document metadata is JSON text in documents.metadata. Metadata filters
+// (package filter; LexicalQuery.Filter, DocumentQuery.Filter) compile to
+// SQL over it with the JSON1 functions: json_each for the any-element
+// semantics of arrays, json_type checks so that strings, numbers and bools
+// never compare with each other, values and JSON paths bound as
+// parameters. A filtered lexical search joins each full-text match to its
+// document and applies the filter before the limit; there is no index on
+// metadata fields, so its cost follows the number of the tenant's chunks
+// matching the words, not the filter's selectivity (figures in
+// docs/PERFORMANCE.md). QueryDocumentsPage pages by (source_id, key) on the
+// indexes documents_tenant and documents_bot. DeleteTenant erases a tenant
+// in one transaction, API tokens and users first, chunks (and so their
+// full-text rows) before documents, the tenant row last.
+//
 // Beyond the storage.Storage contract: SetBotCredentials also works on a
 // soft-deleted bot, so that every credential ListBotCredentials returns can
 // be re-encrypted.

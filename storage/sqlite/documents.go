@@ -596,6 +596,9 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	if err := checkTenant(ctx, op, q.TenantID); err != nil {
 		return nil, err
 	}
+	if err := q.Filter.Validate("filter"); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", op, err)
+	}
 	match := ftsQuery(q)
 	if match == "" {
 		return nil, nil
@@ -616,6 +619,19 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 		JOIN chunks c ON c.seq = m.rowid
 		WHERE c.tenant_id = ?`
 	args := []any{match, match, limit, q.TenantID}
+	if !q.Filter.IsZero() {
+		// A metadata filter applies before the limit: every match is
+		// joined to its document, whose metadata must pass.
+		cond, fargs := compileFilter("d.metadata", q.Filter)
+		query = `SELECT c.id, m.score
+		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
+			UNION ALL
+			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?) AS m
+		JOIN chunks c ON c.seq = m.rowid
+		JOIN documents d ON d.id = c.document_id
+		WHERE c.tenant_id = ? AND d.tenant_id = ? AND ` + cond
+		args = append([]any{match, match, q.TenantID, q.TenantID}, fargs...)
+	}
 	if q.BotID != "" {
 		query += ` AND c.bot_id = ?`
 		args = append(args, q.BotID)
@@ -627,9 +643,27 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 		}
 	}
 	query += ` ORDER BY m.score DESC, m.rowid`
+	if !q.Filter.IsZero() {
+		query, args = query+` LIMIT ?`, append(args, limit)
+	}
 	return queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
 		var m storage.LexicalMatch
 		err := sc.Scan(&m.ChunkID, &m.Score)
 		return m, err
 	}, query, args...)
+}
+
+// GetDocumentByKey returns the document of a source of the tenant with
+// this key (compared byte-wise).
+func (s *Store) GetDocumentByKey(ctx context.Context, tenantID, sourceID, key string) (record.Document, error) {
+	const op = "get document by key"
+	if err := checkTenant(ctx, op, tenantID); err != nil {
+		return record.Document{}, err
+	}
+	d, err := scanDoc(s.q.QueryRowContext(ctx, `SELECT `+docCols+` FROM documents WHERE tenant_id = ? AND source_id = ? AND key = ?`,
+		tenantID, sourceID, key))
+	if err != nil {
+		return record.Document{}, opErr(ctx, op, err)
+	}
+	return d, nil
 }

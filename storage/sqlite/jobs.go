@@ -25,10 +25,11 @@ func (s *Store) EnqueueJob(ctx context.Context, j record.Job) error {
 		status = record.JobQueued
 	}
 	_, err := s.q.ExecContext(ctx, `INSERT INTO jobs (id, tenant_id, source_id, kind, status, attempts, max_attempts, run_at,
-			lease_owner, lease_expires_at, last_error, created_at, updated_at, finished_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			lease_owner, lease_expires_at, last_error, created_at, updated_at, finished_at, payload, trace_context)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.TenantID, j.SourceID, j.Kind, string(status), j.Attempts, j.MaxAttempts, tm(j.RunAt),
-		j.LeaseOwner, tmPtr(j.LeaseExpiresAt), j.LastError, tm(j.CreatedAt), tm(j.UpdatedAt), tmPtr(j.FinishedAt))
+		j.LeaseOwner, tmPtr(j.LeaseExpiresAt), j.LastError, tm(j.CreatedAt), tm(j.UpdatedAt), tmPtr(j.FinishedAt),
+		payload(j.Payload), j.TraceContext)
 	if isFKViolation(err) {
 		return fmt.Errorf("sqlite: %s: source: %w", op, record.ErrNotFound)
 	}
@@ -39,7 +40,16 @@ func (s *Store) EnqueueJob(ctx context.Context, j record.Job) error {
 }
 
 const jobCols = `id, tenant_id, source_id, kind, status, attempts, max_attempts, run_at, lease_owner, lease_expires_at,
-	last_error, created_at, updated_at, finished_at`
+	last_error, created_at, updated_at, finished_at, payload, trace_context`
+
+// payload is a job's Payload as a column value: NULL for nil, a BLOB
+// otherwise (an empty one included).
+func payload(p []byte) any {
+	if p == nil {
+		return nil
+	}
+	return p
+}
 
 func scanJob(sc interface{ Scan(...any) error }) (record.Job, error) {
 	var j record.Job
@@ -47,7 +57,7 @@ func scanJob(sc interface{ Scan(...any) error }) (record.Job, error) {
 	var run, c, u int64
 	var lease, fin sql.NullInt64
 	if err := sc.Scan(&j.ID, &j.TenantID, &j.SourceID, &j.Kind, &status, &j.Attempts, &j.MaxAttempts, &run, &j.LeaseOwner, &lease,
-		&j.LastError, &c, &u, &fin); err != nil {
+		&j.LastError, &c, &u, &fin, &j.Payload, &j.TraceContext); err != nil {
 		return j, err
 	}
 	j.Status = record.JobStatus(status)

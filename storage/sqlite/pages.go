@@ -159,3 +159,39 @@ type seqScanner struct {
 }
 
 func (s seqScanner) Scan(dest ...any) error { return s.sc.Scan(append([]any{s.seq}, dest...)...) }
+
+// QueryDocumentsPage is one page of the tenant's documents q selects,
+// ordered by source ID then key (byte-wise): a range scan of
+// documents_tenant, documents_bot or (source_id, key), with q.Filter
+// checked on each row (see compileFilter). A cursor is bound to its query.
+func (s *Store) QueryDocumentsPage(ctx context.Context, q storage.DocumentQuery, p storage.Page) ([]record.Document, string, error) {
+	const op = "query documents"
+	if err := checkTenant(ctx, op, q.TenantID); err != nil {
+		return nil, "", err
+	}
+	if err := q.Filter.Validate("filter"); err != nil {
+		return nil, "", fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	fj, err := q.Filter.MarshalJSON()
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: %s: %w", op, record.Invalid("filter", err.Error()))
+	}
+	query, args := `SELECT `+docCols+` FROM documents WHERE tenant_id = ?`, []any{q.TenantID}
+	if q.BotID != "" {
+		query, args = query+` AND bot_id = ?`, append(args, q.BotID)
+	}
+	if q.SourceID != "" {
+		query, args = query+` AND source_id = ?`, append(args, q.SourceID)
+	}
+	if !q.Filter.IsZero() {
+		cond, fargs := compileFilter("metadata", q.Filter)
+		query, args = query+` AND `+cond, append(args, fargs...)
+	}
+	return runPage(ctx, s.q, q.TenantID, p, pageQuery[record.Document]{
+		op: op, kind: pagecursor.Bound("documents-query", q.BotID, q.SourceID, string(fj)), scan: scanDoc,
+		query: query, args: args,
+		after: func(k *pagecursor.Key) (string, []any) { return "(source_id, key) > (?, ?)", []any{k.S, k.S2} },
+		order: "source_id, key",
+		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.SourceID, S2: d.Key} },
+	})
+}

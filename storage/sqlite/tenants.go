@@ -347,3 +347,53 @@ func (s *Store) TouchAPIToken(ctx context.Context, tenantID, id string, at time.
 		tm(at), tenantID, id)
 	return affected(ctx, op, res, err)
 }
+
+// UpdateTenant writes t's Name, Slug and UpdatedAt. A slug another tenant
+// has is record.ErrConflict; an unknown tenant record.ErrNotFound.
+func (s *Store) UpdateTenant(ctx context.Context, t record.Tenant) error {
+	const op = "update tenant"
+	if err := checkTenant(ctx, op, t.ID); err != nil {
+		return err
+	}
+	if t.Slug == "" {
+		return fmt.Errorf("sqlite: %s: %w", op, record.Invalid("slug", "is required"))
+	}
+	res, err := s.q.ExecContext(ctx, `UPDATE tenants SET name = ?, slug = ?, updated_at = ? WHERE id = ?`,
+		t.Name, t.Slug, tm(t.UpdatedAt), t.ID)
+	return affected(ctx, op, res, err)
+}
+
+// tenantTables are the tables DeleteTenant empties of a tenant's rows, in
+// order: API tokens and users first (so that nothing of a tenant being
+// erased can sign in), children before their parents, so that no foreign
+// key cascade is left to do; chunks before documents, their triggers
+// deleting their full-text rows.
+var tenantTables = []string{
+	"api_tokens", "users", "feedback", "conversation_messages", "conversations", "chunks", "documents", "jobs",
+	"sources", "bots", "usage_daily", "request_windows",
+}
+
+// DeleteTenant erases a tenant and everything of it, in one transaction
+// (the tenant row last). An unknown tenant is record.ErrNotFound.
+func (s *Store) DeleteTenant(ctx context.Context, id string) error {
+	const op = "delete tenant"
+	if err := checkTenant(ctx, op, id); err != nil {
+		return err
+	}
+	return s.withTx(ctx, func(tx *Store) error {
+		ok, err := exists(ctx, tx.q, `SELECT 1 FROM tenants WHERE id = ?`, id)
+		if err != nil {
+			return opErr(ctx, op, err)
+		}
+		if !ok {
+			return fmt.Errorf("sqlite: %s: %w", op, record.ErrNotFound)
+		}
+		for _, table := range tenantTables {
+			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = ?`, id); err != nil {
+				return opErr(ctx, op+": "+table, err)
+			}
+		}
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM tenants WHERE id = ?`, id)
+		return affected(ctx, op, res, err)
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 )
 
 func testJobs(f *fixture) {
@@ -222,4 +223,68 @@ func testConcurrentClaims(f *fixture) {
 			f.t.Errorf("job %s: owner %q attempts %d, want %q and 1", id, j.LeaseOwner, j.Attempts, w)
 		}
 	}
+}
+
+// testJobPayload: a job's Payload (any bytes, large ones included) and
+// TraceContext are stored as given and come back from GetJob, ListJobs,
+// ListJobsPage and ClaimJob, and stay through a completion; a job without
+// them has none; a returned Payload is the caller's.
+func testJobPayload(f *fixture) {
+	s, ctx := f.s, f.ctx
+	ten := f.newTenant()
+	src := f.newSource(ten.ID, f.newBot(ten.ID).ID)
+
+	big := make([]byte, 256<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	withPayload := record.Job{ID: f.id("job"), TenantID: ten.ID, SourceID: src.ID, Kind: "documents", Status: record.JobQueued,
+		MaxAttempts: 3, RunAt: at(0), CreatedAt: f.tick(), UpdatedAt: f.tick(),
+		Payload:      []byte("\x00\xff{\"documents\":[]}\x00 not UTF-8: \xc3\x28"),
+		TraceContext: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	f.must(s.EnqueueJob(ctx, withPayload), "EnqueueJob with a payload")
+	large := withPayload
+	large.ID, large.Payload, large.TraceContext, large.RunAt, large.CreatedAt = f.id("job"), big, "", at(1), f.tick()
+	f.must(s.EnqueueJob(ctx, large), "EnqueueJob with a 256 KiB payload")
+	plain := f.newJob(ten.ID, src.ID, at(2))
+
+	for _, want := range []record.Job{withPayload, large, plain} {
+		got, err := s.GetJob(ctx, ten.ID, want.ID)
+		f.must(err, "GetJob")
+		f.equal("GetJob of a job with payload "+fmt.Sprint(len(want.Payload)), want, got)
+	}
+	list, err := s.ListJobs(ctx, ten.ID, src.ID)
+	f.must(err, "ListJobs")
+	f.equal("ListJobs", []record.Job{plain, large, withPayload}, list)
+	page, _, err := s.ListJobsPage(ctx, ten.ID, "", storage.Page{Limit: 10})
+	f.must(err, "ListJobsPage")
+	f.equal("ListJobsPage", []record.Job{plain, large, withPayload}, page)
+
+	// A returned payload is a copy.
+	got, err := s.GetJob(ctx, ten.ID, withPayload.ID)
+	f.must(err, "GetJob")
+	got.Payload[0] = 'X'
+	got, err = s.GetJob(ctx, ten.ID, withPayload.ID)
+	f.must(err, "GetJob")
+	f.equal("GetJob after changing a returned payload", withPayload, got)
+
+	c, err := s.ClaimJob(ctx, "worker-p", at(10), time.Hour)
+	f.must(err, "ClaimJob")
+	if c.ID != withPayload.ID {
+		f.t.Fatalf("ClaimJob: got %s, want %s", c.ID, withPayload.ID)
+	}
+	f.equal("ClaimJob's Payload", withPayload.Payload, c.Payload)
+	if c.TraceContext != withPayload.TraceContext {
+		f.t.Errorf("ClaimJob's TraceContext: got %q, want %q", c.TraceContext, withPayload.TraceContext)
+	}
+	f.must(s.CompleteJob(ctx, c.ID, "worker-p", at(11)), "CompleteJob")
+	got, err = s.GetJob(ctx, ten.ID, c.ID)
+	f.must(err, "GetJob after CompleteJob")
+	f.equal("Payload after CompleteJob", withPayload.Payload, got.Payload)
+	if got.TraceContext != withPayload.TraceContext {
+		f.t.Errorf("TraceContext after CompleteJob: got %q, want %q", got.TraceContext, withPayload.TraceContext)
+	}
+	c, err = s.ClaimJob(ctx, "worker-p", at(10), time.Hour)
+	f.must(err, "ClaimJob")
+	f.equal("ClaimJob's 256 KiB Payload", big, c.Payload)
 }

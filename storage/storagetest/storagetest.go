@@ -30,8 +30,15 @@
 // byte-wise ID order (ScanChunks), every List…Page call (pages, order,
 // cursors, stability under inserts), lexical search (ranking, filters,
 // hostile query text), the job queue (claim order, leases, concurrent
-// claimers, retries), transactions, parallel writers, cancelled contexts,
-// and that returned records share no memory with the store.
+// claimers, retries, payloads and trace contexts), transactions, parallel
+// writers, cancelled contexts, and that returned records share no memory
+// with the store. For documents as first-class objects: metadata of every
+// JSON kind round-tripped, GetDocumentByKey, QueryDocumentsPage (by
+// tenant, bot, source and filter, ordered by source then key, cursors
+// bound to their query), metadata filters in lexical search and document
+// queries checked against filter.Match over generated metadata and
+// filters, UpdateTenant, and DeleteTenant erasing every record of a
+// tenant and nothing of another.
 //
 // Optional capabilities are checked when the store offers them and their
 // subtests skipped otherwise: storage.DocumentBatcher (PutDocuments: the
@@ -121,6 +128,13 @@ var areas = []struct {
 	{"Feedback", testFeedback},
 	{"Usage", testUsage},
 	{"BotFollowUpsAndRerank", testBotFollowUpsAndRerank},
+	{"DocumentMetadata", testDocumentMetadata},
+	{"GetDocumentByKey", testGetDocumentByKey},
+	{"QueryDocumentsPage", testQueryDocumentsPage},
+	{"LexicalFilter", testLexicalFilter},
+	{"UpdateTenant", testUpdateTenant},
+	{"DeleteTenant", testDeleteTenant},
+	{"JobPayload", testJobPayload},
 	// Last: an adapter that fails it may hang in its cleanup.
 	{"InTxPanicRollsBack", testInTxPanic},
 }

@@ -1,0 +1,111 @@
+package sqlite
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minirag/minirag/filter"
+	"github.com/minirag/minirag/record"
+)
+
+// TestDeleteTenantFullText: DeleteTenant removes the tenant's rows from
+// both full-text tables (stemmed and plain), and only them.
+func TestDeleteTenantFullText(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, ten := range []string{"ta", "tb"} {
+		must(t, s.CreateTenant(ctx, record.Tenant{ID: ten, Name: ten, Slug: ten, CreatedAt: now, UpdatedAt: now}))
+		for _, lang := range []string{"english", "german"} {
+			bot := ten + "-" + lang
+			must(t, s.CreateBot(ctx, record.Bot{ID: bot, TenantID: ten, Name: bot, Language: lang, CreatedAt: now, UpdatedAt: now}))
+			src := bot + "-src"
+			must(t, s.CreateSource(ctx, record.Source{ID: src, TenantID: ten, BotID: bot, Name: src, Type: record.SourceText,
+				Status: record.StatusPending, CreatedAt: now, UpdatedAt: now}))
+			_, err := s.PutDocument(ctx, record.Document{ID: src + "-doc", TenantID: ten, SourceID: src, Key: "k", Title: "title",
+				CreatedAt: now, UpdatedAt: now}, []record.Chunk{{ID: src + "-c1", Text: "hello world"}, {ID: src + "-c2", Text: "more words"}})
+			must(t, err)
+		}
+	}
+	count := func(table, tenant string) int {
+		t.Helper()
+		var n int
+		err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE `+table+` MATCH ?`,
+			"scope : "+scopeToken('t', tenant)).Scan(&n)
+		must(t, err)
+		return n
+	}
+	for _, table := range []string{"chunks_fts", "chunks_fts_plain"} {
+		if a, b := count(table, "ta"), count(table, "tb"); a != 2 || b != 2 {
+			t.Fatalf("%s before DeleteTenant: %d rows of ta, %d of tb; want 2 each", table, a, b)
+		}
+	}
+	must(t, s.DeleteTenant(ctx, "ta"))
+	for _, table := range []string{"chunks_fts", "chunks_fts_plain"} {
+		if a, b := count(table, "ta"), count(table, "tb"); a != 0 || b != 2 {
+			t.Errorf("%s after DeleteTenant(ta): %d rows of ta, %d of tb; want 0 and 2", table, a, b)
+		}
+		var n int
+		must(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+table).Scan(&n))
+		if n != 2 {
+			t.Errorf("%s after DeleteTenant(ta): %d rows in all, want tb's 2", table, n)
+		}
+	}
+}
+
+// TestQueryDocumentsPlan: a tenant's or a bot's documents are one range
+// scan of an index in (source_id, key) order, without a sort.
+func TestQueryDocumentsPlan(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for query, index := range map[string]string{
+		`SELECT id FROM documents WHERE tenant_id = 't' AND (source_id, key) > ('s', 'k') ORDER BY source_id, key LIMIT 10`:                  "documents_tenant",
+		`SELECT id FROM documents WHERE tenant_id = 't' AND bot_id = 'b' AND (source_id, key) > ('s', 'k') ORDER BY source_id, key LIMIT 10`: "documents_bot",
+	} {
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query)
+		must(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			must(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, "INDEX "+index) || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("plan of %s: %q, want a search of %s without a sort", query, p, index)
+		}
+	}
+}
+
+// TestCompileFilterBindsValues: values and fields reach SQLite as
+// arguments, never as SQL text.
+func TestCompileFilterBindsValues(t *testing.T) {
+	evil := `x'); DROP TABLE documents; --`
+	sql, args := compileFilter("metadata", filter.And(filter.Eq("f", evil), filter.In("g", evil, 1.0, "y"),
+		filter.Gte("h", evil), filter.Not(filter.Exists("k"))))
+	if strings.Contains(sql, "DROP") || strings.Contains(sql, `"f"`) || strings.Contains(sql, `"k"`) {
+		t.Errorf("compiled filter holds a value or a field: %s", sql)
+	}
+	if n := strings.Count(sql, "?"); n != len(args) {
+		t.Errorf("compiled filter has %d parameters and %d arguments: %s %v", n, len(args), sql, args)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
