@@ -3,7 +3,9 @@ package qdrantfake
 import (
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/qdrant/go-client/qdrant"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -81,10 +83,10 @@ func matchCondition(c *qdrant.Condition, p *point) (bool, error) {
 		}
 		return false, nil
 	case *qdrant.Condition_IsEmpty:
-		return len(values(p.payload, o.IsEmpty.GetKey())) == 0, nil
+		return isEmpty(rawValues(p.payload, o.IsEmpty.GetKey())), nil
 	case *qdrant.Condition_IsNull:
 		for _, v := range rawValues(p.payload, o.IsNull.GetKey()) {
-			if _, ok := v.GetKind().(*qdrant.Value_NullValue); ok {
+			if isNull(v) {
 				return true, nil
 			}
 		}
@@ -96,45 +98,139 @@ func matchCondition(c *qdrant.Condition, p *point) (bool, error) {
 	}
 }
 
+// matchField evaluates a field condition as Qdrant's ValueChecker does:
+// the values at the key (see rawValues) are checked one by one, a list
+// value holding when any of its elements does (one level: a list inside a
+// list never matches). Each kind of condition looks only at values of its
+// own JSON type: a keyword match at strings, an integer match at numbers
+// that are integers (a number sent as a double, even 3.0, is not one), a
+// boolean match at booleans, a range at numbers (integers and doubles
+// alike), a datetime range at strings that parse as datetimes.
 func matchField(fc *qdrant.FieldCondition, p *point) (bool, error) {
-	if fc.GetMatch() == nil || fc.Range != nil || fc.GeoBoundingBox != nil || fc.GeoRadius != nil ||
-		fc.ValuesCount != nil || fc.GeoPolygon != nil || fc.DatetimeRange != nil || fc.IsEmpty != nil || fc.IsNull != nil {
-		return false, status.Errorf(codes.Unimplemented, "qdrantfake: only match conditions are implemented (key %q)", fc.GetKey())
+	if fc.GeoBoundingBox != nil || fc.GeoRadius != nil || fc.ValuesCount != nil || fc.GeoPolygon != nil || fc.IsEmpty != nil || fc.IsNull != nil {
+		return false, status.Errorf(codes.Unimplemented, "qdrantfake: only match, range and datetime_range conditions are implemented (key %q)", fc.GetKey())
 	}
-	key := fc.GetKey()
-	switch m := fc.GetMatch().GetMatchValue().(type) {
+	var checks []func(*qdrant.Value) bool
+	if m := fc.GetMatch(); m != nil {
+		check, err := matchCheck(m)
+		if err != nil {
+			return false, err
+		}
+		checks = append(checks, check)
+	}
+	if r := fc.GetRange(); r != nil {
+		checks = append(checks, func(v *qdrant.Value) bool {
+			x, ok := number(v)
+			return ok && inRange(x, r)
+		})
+	}
+	if r := fc.GetDatetimeRange(); r != nil {
+		checks = append(checks, func(v *qdrant.Value) bool {
+			s, ok := v.GetKind().(*qdrant.Value_StringValue)
+			if !ok {
+				return false
+			}
+			t, ok := parseDatetime(s.StringValue)
+			return ok && inDatetimeRange(t, r)
+		})
+	}
+	if len(checks) == 0 {
+		return false, status.Errorf(codes.InvalidArgument, "Wrong input: field condition on %q has no condition", fc.GetKey())
+	}
+	// Qdrant ORs the parts of one field condition (match || range || …).
+	return anyValue(p.payload, fc.GetKey(), func(v *qdrant.Value) bool {
+		for _, c := range checks {
+			if c(v) {
+				return true
+			}
+		}
+		return false
+	}), nil
+}
+
+func matchCheck(m *qdrant.Match) (func(*qdrant.Value) bool, error) {
+	switch m := m.GetMatchValue().(type) {
 	case *qdrant.Match_Keyword:
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool { return isString(v, m.Keyword) }), nil
+		return func(v *qdrant.Value) bool { return isString(v, m.Keyword) }, nil
 	case *qdrant.Match_Keywords:
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+		return func(v *qdrant.Value) bool {
 			s, ok := v.GetKind().(*qdrant.Value_StringValue)
 			return ok && contains(m.Keywords.GetStrings(), s.StringValue)
-		}), nil
+		}, nil
 	case *qdrant.Match_ExceptKeywords:
 		// A value not in the list matches. How Qdrant treats a missing
 		// field here is not verified (the adapter never sends except).
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+		return func(v *qdrant.Value) bool {
 			s, ok := v.GetKind().(*qdrant.Value_StringValue)
 			return ok && !contains(m.ExceptKeywords.GetStrings(), s.StringValue)
-		}), nil
+		}, nil
 	case *qdrant.Match_Integer:
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+		return func(v *qdrant.Value) bool {
 			i, ok := v.GetKind().(*qdrant.Value_IntegerValue)
 			return ok && i.IntegerValue == m.Integer
-		}), nil
+		}, nil
 	case *qdrant.Match_Integers:
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+		return func(v *qdrant.Value) bool {
 			i, ok := v.GetKind().(*qdrant.Value_IntegerValue)
 			return ok && containsInt(m.Integers.GetIntegers(), i.IntegerValue)
-		}), nil
+		}, nil
 	case *qdrant.Match_Boolean:
-		return anyValue(p.payload, key, func(v *qdrant.Value) bool {
+		return func(v *qdrant.Value) bool {
 			b, ok := v.GetKind().(*qdrant.Value_BoolValue)
 			return ok && b.BoolValue == m.Boolean
-		}), nil
+		}, nil
 	default:
-		return false, status.Errorf(codes.Unimplemented, "qdrantfake: match %T is not implemented", m)
+		return nil, status.Errorf(codes.Unimplemented, "qdrantfake: match %T is not implemented", m)
 	}
+}
+
+// number returns a number payload value (integer or double) as a float64,
+// as Qdrant's range check does (serde_json's as_f64).
+func number(v *qdrant.Value) (float64, bool) {
+	switch k := v.GetKind().(type) {
+	case *qdrant.Value_DoubleValue:
+		return k.DoubleValue, true
+	case *qdrant.Value_IntegerValue:
+		return float64(k.IntegerValue), true
+	}
+	return 0, false
+}
+
+func inRange(x float64, r *qdrant.Range) bool {
+	return (r.Lt == nil || x < r.GetLt()) && (r.Gt == nil || x > r.GetGt()) &&
+		(r.Lte == nil || x <= r.GetLte()) && (r.Gte == nil || x >= r.GetGte())
+}
+
+// datetimeLayouts are the forms Qdrant's payload documentation lists for
+// datetime values: RFC 3339 (with or without fractional seconds), and
+// without a zone (then UTC), with 'T' or a space, and a date alone.
+var datetimeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+// parseDatetime parses a payload string as Qdrant parses datetimes, to
+// microseconds (the precision of Qdrant's datetime index).
+func parseDatetime(s string) (time.Time, bool) {
+	for _, l := range datetimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC().Truncate(time.Microsecond), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func inDatetimeRange(t time.Time, r *qdrant.DatetimeRange) bool {
+	bound := func(ts interface{ AsTime() time.Time }) time.Time {
+		return ts.AsTime().UTC().Truncate(time.Microsecond)
+	}
+	return (r.Lt == nil || t.Before(bound(r.GetLt()))) && (r.Gt == nil || t.After(bound(r.GetGt()))) &&
+		(r.Lte == nil || !t.After(bound(r.GetLte()))) && (r.Gte == nil || !t.Before(bound(r.GetGte())))
 }
 
 func isString(v *qdrant.Value, want string) bool {
@@ -142,26 +238,40 @@ func isString(v *qdrant.Value, want string) bool {
 	return ok && s.StringValue == want
 }
 
-// anyValue reports whether pred holds for a value at key, lists flattened
-// (Qdrant matches a list payload when any element matches). A plain key
-// is looked up without allocating.
-func anyValue(payload map[string]*qdrant.Value, key string, pred func(*qdrant.Value) bool) bool {
-	if !strings.Contains(key, ".") {
-		v, ok := payload[key]
-		if !ok {
-			return false
+func isNull(v *qdrant.Value) bool {
+	_, ok := v.GetKind().(*qdrant.Value_NullValue)
+	return ok || v.GetKind() == nil
+}
+
+// isEmpty is Qdrant's check_is_empty over the values at a key: true when
+// there are none (the key is missing) or every one is null or an empty
+// list. A list holding only nulls is not empty.
+func isEmpty(vs []*qdrant.Value) bool {
+	for _, v := range vs {
+		if isNull(v) {
+			continue
 		}
+		if l := v.GetListValue(); l != nil && len(l.GetValues()) == 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// anyValue reports whether pred holds for a value at key, a list value
+// holding when pred holds for one of its elements (Qdrant matches a list
+// payload when any element matches; lists inside lists are not opened).
+func anyValue(payload map[string]*qdrant.Value, key string, pred func(*qdrant.Value) bool) bool {
+	for _, v := range rawValues(payload, key) {
 		if l := v.GetListValue(); l != nil {
 			for _, e := range l.GetValues() {
-				if pred(e) {
+				if e.GetListValue() == nil && pred(e) {
 					return true
 				}
 			}
-			return false
+			continue
 		}
-		return pred(v)
-	}
-	for _, v := range values(payload, key) {
 		if pred(v) {
 			return true
 		}
@@ -169,49 +279,27 @@ func anyValue(payload map[string]*qdrant.Value, key string, pred func(*qdrant.Va
 	return false
 }
 
-// rawValues follows a dotted key ("a.b") through struct values.
+// rawValues returns the values at a dotted key ("a.b") as Qdrant's JSON
+// path lookup does: each part selects a key of an object; a list met on
+// the way is not entered (Qdrant needs "a[].b" for that, which the fake
+// does not implement), and the value at the end is returned as it is (a
+// list stays a list).
 func rawValues(payload map[string]*qdrant.Value, key string) []*qdrant.Value {
 	parts := strings.Split(key, ".")
-	cur := []*qdrant.Value{}
-	if v, ok := payload[parts[0]]; ok {
-		cur = append(cur, v)
+	v, ok := payload[parts[0]]
+	if !ok {
+		return nil
 	}
 	for _, part := range parts[1:] {
-		var next []*qdrant.Value
-		for _, v := range flatten(cur) {
-			if s := v.GetStructValue(); s != nil {
-				if w, ok := s.GetFields()[part]; ok {
-					next = append(next, w)
-				}
-			}
+		s := v.GetStructValue()
+		if s == nil {
+			return nil
 		}
-		cur = next
-	}
-	return cur
-}
-
-// values returns the values at key, with lists flattened (Qdrant matches a
-// list payload when any element matches) and nulls dropped.
-func values(payload map[string]*qdrant.Value, key string) []*qdrant.Value {
-	var out []*qdrant.Value
-	for _, v := range flatten(rawValues(payload, key)) {
-		if _, null := v.GetKind().(*qdrant.Value_NullValue); !null {
-			out = append(out, v)
+		if v, ok = s.GetFields()[part]; !ok {
+			return nil
 		}
 	}
-	return out
-}
-
-func flatten(vs []*qdrant.Value) []*qdrant.Value {
-	var out []*qdrant.Value
-	for _, v := range vs {
-		if l := v.GetListValue(); l != nil {
-			out = append(out, l.GetValues()...)
-			continue
-		}
-		out = append(out, v)
-	}
-	return out
+	return []*qdrant.Value{v}
 }
 
 func contains(list []string, s string) bool {
@@ -249,38 +337,83 @@ func (c *collection) checkStrict(f *qdrant.Filter, read bool) error {
 	return c.checkIndexed(f)
 }
 
+// checkIndexed reports the first condition of f on a key without a payload
+// index that can serve it, as Qdrant's strict mode does (its
+// infer_index_from_field_condition): a keyword match needs a keyword index
+// (or a uuid index when every value is a UUID), an integer match an integer
+// index, a boolean match a bool index, a range a float or integer index, a
+// datetime range a datetime index, and is_empty and is_null an index of
+// any type.
 func (c *collection) checkIndexed(f *qdrant.Filter) error {
 	conds := append(append(append([]*qdrant.Condition{}, f.GetMust()...), f.GetShould()...), f.GetMustNot()...)
 	conds = append(conds, f.GetMinShould().GetConditions()...)
 	for _, cond := range conds {
+		var key string
+		var want []qdrant.PayloadSchemaType
 		switch o := cond.GetConditionOneOf().(type) {
 		case *qdrant.Condition_Filter:
 			if err := c.checkIndexed(o.Filter); err != nil {
 				return err
 			}
+			continue
+		case *qdrant.Condition_IsEmpty:
+			key, want = o.IsEmpty.GetKey(), nil
+		case *qdrant.Condition_IsNull:
+			key, want = o.IsNull.GetKey(), nil
 		case *qdrant.Condition_Field:
-			var want []qdrant.PayloadSchemaType
-			var names string
-			switch o.Field.GetMatch().GetMatchValue().(type) {
-			case *qdrant.Match_Keyword, *qdrant.Match_Keywords, *qdrant.Match_ExceptKeywords:
-				want, names = []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Keyword}, "[keyword]"
+			key = o.Field.GetKey()
+			switch m := o.Field.GetMatch().GetMatchValue().(type) {
+			case *qdrant.Match_Keyword:
+				want = keywordTypes(m.Keyword)
+			case *qdrant.Match_Keywords:
+				want = keywordTypes(m.Keywords.GetStrings()...)
+			case *qdrant.Match_ExceptKeywords:
+				want = keywordTypes(m.ExceptKeywords.GetStrings()...)
 			case *qdrant.Match_Integer, *qdrant.Match_Integers, *qdrant.Match_ExceptIntegers:
-				want, names = []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Integer}, "[integer]"
+				want = []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Integer}
 			case *qdrant.Match_Boolean:
-				want, names = []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Bool}, "[bool]"
-			default:
+				want = []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Bool}
+			}
+			if o.Field.GetRange() != nil {
+				want = append(want, qdrant.PayloadSchemaType_Float, qdrant.PayloadSchemaType_Integer)
+			}
+			if o.Field.GetDatetimeRange() != nil {
+				want = append(want, qdrant.PayloadSchemaType_Datetime)
+			}
+			if want == nil {
 				continue
 			}
-			key := o.Field.GetKey()
-			idx, ok := c.indexes[key]
-			if !ok || !hasType(want, idx.GetDataType()) {
-				return status.Error(codes.InvalidArgument, fmt.Sprintf(
-					"Bad request: Index required but not found for \"%s\" of one of the following types: %s. Help: Create an index for this key or use a different filter.",
-					key, names))
-			}
+		default:
+			continue
 		}
+		idx, ok := c.indexes[key]
+		if ok && (want == nil || hasType(want, idx.GetDataType())) {
+			continue
+		}
+		names := "[keyword, integer, float, geo, text, bool, datetime, uuid]"
+		if want != nil {
+			parts := make([]string, len(want))
+			for i, t := range want {
+				parts[i] = strings.ToLower(t.String())
+			}
+			names = "[" + strings.Join(parts, ", ") + "]"
+		}
+		return status.Error(codes.InvalidArgument, fmt.Sprintf(
+			"Bad request: Index required but not found for \"%s\" of one of the following types: %s. Help: Create an index for this key or use a different filter.",
+			key, names))
 	}
 	return nil
+}
+
+// keywordTypes are the index types that serve a keyword match on values:
+// uuid (when every value is a UUID) or keyword.
+func keywordTypes(values ...string) []qdrant.PayloadSchemaType {
+	for _, v := range values {
+		if _, err := uuid.Parse(v); err != nil {
+			return []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Keyword}
+		}
+	}
+	return []qdrant.PayloadSchemaType{qdrant.PayloadSchemaType_Uuid, qdrant.PayloadSchemaType_Keyword}
 }
 
 func hasType(list []qdrant.PayloadSchemaType, t qdrant.PayloadSchemaType) bool {

@@ -13,10 +13,26 @@
 //     unindexed_filtering_retrieve (or _update) false rejects filters on
 //     payload fields without a matching payload index;
 //   - filters apply must, should (with min_should), must_not, nested filters,
-//     has_id, is_empty, keyword match and match-any (keywords) on keyword
-//     payloads (a list payload matches when any element does); integer,
-//     boolean and except matches exist but are not checked against Qdrant
-//     (the adapter does not use them);
+//     has_id, is_empty, is_null, and field conditions: match (keyword,
+//     keywords, integer, integers, boolean; except keywords unverified),
+//     range and datetime_range. These follow Qdrant's documentation and its
+//     condition checker, not MiniRAG's filter package: a condition looks
+//     only at payload values of its own type (a keyword match at strings,
+//     an integer match at integers — a double such as 3.0 is not one —, a
+//     range at integers and doubles, a datetime range at strings that parse
+//     as RFC 3339 or the few other forms Qdrant documents, compared to the
+//     microsecond); a list value matches when one of its elements does
+//     (lists inside lists are not opened); a dotted key walks objects only
+//     (a list on the way ends it, as Qdrant needs "a[].b" for that);
+//     is_empty holds for a missing key, null and [] (not for [null]),
+//     is_null for null (not for [null]); must_not negates;
+//   - strict mode requires, per condition, the index types Qdrant requires:
+//     keyword (or uuid) for keyword matches, integer for integer matches,
+//     bool for boolean matches, float or integer for ranges, datetime for
+//     datetime ranges, any index for is_empty and is_null;
+//   - SetPayload replaces the top-level keys it names (objects are not
+//     merged), OverwritePayload the whole payload, DeletePayload removes
+//     top-level keys; by point IDs or by filter (checked in strict mode);
 //   - cosine collections normalize vectors on insert and score by dot
 //     product with the normalized query, as Qdrant does (higher is closer);
 //   - Query applies filter, score_threshold, offset and limit (default 10).
@@ -410,6 +426,8 @@ func (s *Server) createFieldIndex(_ context.Context, req *qdrant.CreateFieldInde
 		dt = qdrant.PayloadSchemaType_Bool
 	case qdrant.FieldType_FieldTypeUuid:
 		dt = qdrant.PayloadSchemaType_Uuid
+	case qdrant.FieldType_FieldTypeDatetime:
+		dt = qdrant.PayloadSchemaType_Datetime
 	default:
 		return nil, status.Errorf(codes.Unimplemented, "qdrantfake: index type %v is not implemented", req.GetFieldType())
 	}

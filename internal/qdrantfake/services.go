@@ -77,3 +77,18 @@ func (p pointsService) Count(ctx context.Context, req *qdrant.CountPoints) (*qdr
 func (p pointsService) Query(ctx context.Context, req *qdrant.QueryPoints) (*qdrant.QueryResponse, error) {
 	return p.s.query(ctx, req)
 }
+
+// SetPayload implements qdrant.PointsServer.
+func (p pointsService) SetPayload(ctx context.Context, req *qdrant.SetPayloadPoints) (*qdrant.PointsOperationResponse, error) {
+	return p.s.setPayload(ctx, "SetPayload", req, false)
+}
+
+// OverwritePayload implements qdrant.PointsServer.
+func (p pointsService) OverwritePayload(ctx context.Context, req *qdrant.SetPayloadPoints) (*qdrant.PointsOperationResponse, error) {
+	return p.s.setPayload(ctx, "OverwritePayload", req, true)
+}
+
+// DeletePayload implements qdrant.PointsServer.
+func (p pointsService) DeletePayload(ctx context.Context, req *qdrant.DeletePayloadPoints) (*qdrant.PointsOperationResponse, error) {
+	return p.s.deletePayload(ctx, req)
+}

@@ -6,9 +6,11 @@
 //	embedding space (model, dims) ──> one collection per model, cosine distance,
 //	                                   vectors of dims; e.g. "minirag_text-embedding-3-small"
 //	    point ID   = UUIDv5(namespace, tenant_id + "\x00" + chunk_id)
-//	    payload    = {tenant_id, bot_id, source_id, document_id, chunk_id}
+//	    payload    = {tenant_id, bot_id, source_id, document_id, chunk_id,
+//	                  meta: {the record's metadata}, meta_strings: [fields]}
 //	    indexes    = tenant_id: keyword, is_tenant=true
-//	                 bot_id, source_id, document_id, chunk_id: keyword
+//	                 bot_id, source_id, document_id, chunk_id, meta_strings: keyword
+//	                 meta.<field>: per Options.MetadataFields
 //
 // Every tenant shares the collection of its space; the keyword index on
 // tenant_id created with is_tenant=true lets Qdrant store each tenant's
@@ -21,6 +23,15 @@
 // chunk ID; the chunk ID itself travels in the payload and is what Search
 // returns. Because the tenant is part of the name, two tenants can never
 // overwrite each other's points, even with equal chunk IDs.
+//
+// A record's metadata is stored under the payload key "meta" and a
+// metadata filter becomes a Qdrant payload filter on "meta.<field>" with
+// filter.Match's semantics (see FieldMeta, MetadataField and docs/qdrant.md):
+// it runs inside the search, before the limit. A range with string bounds
+// is the one condition Qdrant cannot evaluate exactly (it orders strings
+// only as datetimes): for times in record.TimeLayout it is a datetime range,
+// and records holding other strings in the field are checked with
+// filter.Match after Qdrant returns them.
 //
 // New collections are created with strict mode enabled and unindexed
 // filtering forbidden, so a filter on a field without an index fails

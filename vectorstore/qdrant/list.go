@@ -27,29 +27,6 @@ func hasIDs(tenant string, ids []string) *qc.Condition {
 	return qc.NewHasID(pids...)
 }
 
-// deleteIDs deletes the points of f whose chunk IDs are in f.IDs, idBatch
-// IDs per request, each with wait=true. A failure leaves the earlier
-// batches deleted; deleting again is safe.
-func (s *Store) deleteIDs(ctx context.Context, coll string, f vectorstore.Filter) error {
-	all := f.IDs
-	for start := 0; start < len(all); start += idBatch {
-		end := min(start+idBatch, len(all))
-		f.IDs = all[start:end]
-		res, err := s.client.Delete(ctx, &qc.DeletePoints{
-			CollectionName: coll,
-			Wait:           qc.PtrOf(true),
-			Points:         qc.NewPointsSelectorFilter(filter(f)),
-		})
-		if err != nil {
-			return s.translate(ctx, fmt.Sprintf("delete: IDs %d-%d of %d", start, end-1, len(all)), err)
-		}
-		if err := checkUpdate(res); err != nil {
-			return fmt.Errorf("qdrant: delete on %s: IDs %d-%d of %d: %w", s.addr, start, end-1, len(all), err)
-		}
-	}
-	return nil
-}
-
 // cursorPrefix starts every cursor List makes; the UUID of the point the
 // next page starts with follows.
 const cursorPrefix = "q1."
@@ -78,12 +55,19 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 	if err != nil {
 		return nil, "", err
 	}
+	qf, refine, err := pointFilter(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("qdrant: list: %w", err)
+	}
+	if !refine.IsZero() {
+		return s.listRefined(ctx, coll, f.TenantID, qf, offset, limit, refine)
+	}
 	points, next, err := s.client.ScrollAndOffset(ctx, &qc.ScrollPoints{
 		CollectionName: coll,
-		Filter:         filter(f),
+		Filter:         qf,
 		Offset:         offset,
 		Limit:          qc.PtrOf(uint32(limit)),
-		WithPayload:    qc.NewWithPayloadInclude(FieldChunk, FieldBot, FieldSource, FieldDocument),
+		WithPayload:    listWith(),
 		WithVectors:    qc.NewWithVectors(false),
 	})
 	if err != nil {
@@ -91,26 +75,49 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 	}
 	out := make([]vectorstore.Record, 0, len(points))
 	for _, p := range points {
-		pl := p.GetPayload()
-		id := pl[FieldChunk].GetStringValue()
-		if id == "" {
-			return nil, "", fmt.Errorf("qdrant: list: point %s of collection %s has no %s payload (not written by this package?)",
-				p.GetId().GetUuid(), coll, FieldChunk)
+		r, err := listed(coll, f.TenantID, p)
+		if err != nil {
+			return nil, "", err
 		}
-		out = append(out, vectorstore.Record{
-			ID:         id,
-			TenantID:   f.TenantID,
-			BotID:      pl[FieldBot].GetStringValue(),
-			SourceID:   pl[FieldSource].GetStringValue(),
-			DocumentID: pl[FieldDocument].GetStringValue(),
-		})
+		out = append(out, r)
 	}
 	if next == nil {
 		return out, "", nil
 	}
-	u := next.GetUuid()
-	if u == "" {
-		return nil, "", fmt.Errorf("qdrant: list: collection %s holds a point with a numeric ID (not written by this package?)", coll)
+	c, err := cursorOf(coll, next)
+	if err != nil {
+		return nil, "", err
 	}
-	return out, cursorPrefix + u, nil
+	return out, c, nil
+}
+
+// listWith is the payload List reads.
+func listWith(fields ...string) *qc.WithPayloadSelector {
+	return qc.NewWithPayloadInclude(append([]string{FieldChunk, FieldBot, FieldSource, FieldDocument}, fields...)...)
+}
+
+// listed is the record of a listed point.
+func listed(coll, tenant string, p *qc.RetrievedPoint) (vectorstore.Record, error) {
+	pl := p.GetPayload()
+	id := pl[FieldChunk].GetStringValue()
+	if id == "" {
+		return vectorstore.Record{}, fmt.Errorf("qdrant: list: point %s of collection %s has no %s payload (not written by this package?)",
+			p.GetId().GetUuid(), coll, FieldChunk)
+	}
+	return vectorstore.Record{
+		ID:         id,
+		TenantID:   tenant,
+		BotID:      pl[FieldBot].GetStringValue(),
+		SourceID:   pl[FieldSource].GetStringValue(),
+		DocumentID: pl[FieldDocument].GetStringValue(),
+	}, nil
+}
+
+// cursorOf is the cursor of a page starting at point id.
+func cursorOf(coll string, id *qc.PointId) (string, error) {
+	u := id.GetUuid()
+	if u == "" {
+		return "", fmt.Errorf("qdrant: list: collection %s holds a point with a numeric ID (not written by this package?)", coll)
+	}
+	return cursorPrefix + u, nil
 }

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
 )
@@ -110,6 +111,9 @@ type Options struct {
 	// Logger receives debug records (collection created, indexes added).
 	// Nil means silent.
 	Logger *slog.Logger
+	// MetadataFields are the metadata fields filters use; Init creates a
+	// payload index for each (see MetadataField).
+	MetadataFields []MetadataField
 }
 
 // Config is what Dial needs to build a client. The API key never appears
@@ -133,13 +137,14 @@ type Config struct {
 	// GrpcOptions are extra dial options, applied last.
 	GrpcOptions []grpc.DialOption
 
-	// CollectionPrefix, Collection, BatchSize, NoStrictMode and Logger are
-	// the Store's Options.
+	// CollectionPrefix, Collection, BatchSize, NoStrictMode, Logger and
+	// MetadataFields are the Store's Options.
 	CollectionPrefix string
 	Collection       string
 	BatchSize        int
 	NoStrictMode     bool
 	Logger           *slog.Logger
+	MetadataFields   []MetadataField
 }
 
 // String describes c without its API key.
@@ -199,6 +204,10 @@ func New(client *qc.Client, opts Options) (*Store, error) {
 	if opts.BatchSize < 0 {
 		return nil, fmt.Errorf("qdrant: new: %w", record.Invalid("batch_size", "must not be negative"))
 	}
+	if err := validateMetadataFields(opts.MetadataFields); err != nil {
+		return nil, fmt.Errorf("qdrant: new: %w", err)
+	}
+	opts.MetadataFields = append([]MetadataField(nil), opts.MetadataFields...)
 	if opts.BatchSize == 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
@@ -257,6 +266,7 @@ func Dial(ctx context.Context, cfg Config) (*Store, error) {
 		NoStrictMode:     cfg.NoStrictMode,
 		Addr:             cfg.addr(),
 		Logger:           cfg.Logger,
+		MetadataFields:   cfg.MetadataFields,
 	})
 	if err != nil {
 		_ = client.Close()
@@ -293,16 +303,30 @@ func (s *Store) Collection() string {
 func (s *Store) Addr() string { return s.addr }
 
 type indexSpec struct {
-	field    string
-	isTenant bool
+	field     string
+	isTenant  bool
+	fieldType qc.FieldType
+	dataType  qc.PayloadSchemaType
 }
 
 var indexes = []indexSpec{
-	{FieldTenant, true},
-	{FieldBot, false},
-	{FieldSource, false},
-	{FieldDocument, false},
-	{FieldChunk, false},
+	{FieldTenant, true, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+	{FieldBot, false, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+	{FieldSource, false, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+	{FieldDocument, false, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+	{FieldChunk, false, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+	{FieldMetaStrings, false, qc.FieldType_FieldTypeKeyword, qc.PayloadSchemaType_Keyword},
+}
+
+// indexSpecs are the adapter's indexes followed by those of the declared
+// metadata fields.
+func (s *Store) indexSpecs() []indexSpec {
+	out := append([]indexSpec(nil), indexes...)
+	for _, f := range s.opts.MetadataFields {
+		ft, dt, _ := f.Type.fieldType()
+		out = append(out, indexSpec{field: metaKey(f.Name), fieldType: ft, dataType: dt})
+	}
+	return out
 }
 
 // Init selects the collection of space, creating it (cosine distance, the
@@ -403,11 +427,11 @@ func checkParams(name string, info *qc.CollectionInfo, dims int) error {
 
 func (s *Store) ensureIndexes(ctx context.Context, name string, info *qc.CollectionInfo) error {
 	schema := info.GetPayloadSchema()
-	for _, ix := range indexes {
+	for _, ix := range s.indexSpecs() {
 		if have, ok := schema[ix.field]; ok {
-			if have.GetDataType() != qc.PayloadSchemaType_Keyword {
-				return fmt.Errorf("qdrant: init: collection %s indexes %s as %s, a keyword index is needed: %w",
-					name, ix.field, have.GetDataType(), record.ErrInvalidInput)
+			if have.GetDataType() != ix.dataType {
+				return fmt.Errorf("qdrant: init: collection %s indexes %s as %s, a %s index is needed (drop that index to change the type): %w",
+					name, ix.field, have.GetDataType(), ix.dataType, record.ErrInvalidInput)
 			}
 			if ix.isTenant && !have.GetParams().GetKeywordIndexParams().GetIsTenant() {
 				s.log.WarnContext(ctx, "qdrant: tenant index exists without is_tenant", "collection", name, "field", ix.field)
@@ -418,7 +442,7 @@ func (s *Store) ensureIndexes(ctx context.Context, name string, info *qc.Collect
 			CollectionName: name,
 			Wait:           qc.PtrOf(true),
 			FieldName:      ix.field,
-			FieldType:      qc.FieldType_FieldTypeKeyword.Enum(),
+			FieldType:      ix.fieldType.Enum(),
 		}
 		if ix.isTenant {
 			req.FieldIndexParams = qc.NewPayloadIndexParamsKeyword(&qc.KeywordIndexParams{IsTenant: qc.PtrOf(true)})
@@ -527,6 +551,14 @@ func buildPoints(recs []vectorstore.Record, dims int) ([]*qc.PointStruct, error)
 		p.Id = &ids[i]
 		p.Vectors = &vectors[i]
 		p.Payload = payload(r, vals)
+		if meta, err := metaValue(fmt.Sprintf("records[%d].metadata", i), r.Metadata); err != nil {
+			return nil, fmt.Errorf("qdrant: upsert: %w", err)
+		} else if meta != nil {
+			p.Payload[FieldMeta] = meta
+			if strs := stringFields(meta); len(strs) > 0 {
+				p.Payload[FieldMetaStrings] = keywords(strs)
+			}
+		}
 		if j, dup := pos[id]; dup {
 			points[j] = p // the last record of an ID wins
 			continue
@@ -592,7 +624,7 @@ func validateRecord(i int, r vectorstore.Record, dims int) error {
 }
 
 func payload(r vectorstore.Record, vals *valueSlab) map[string]*qc.Value {
-	p := make(map[string]*qc.Value, 5)
+	p := make(map[string]*qc.Value, 7)
 	p[FieldTenant] = vals.str(r.TenantID)
 	p[FieldChunk] = vals.str(r.ID)
 	if r.BotID != "" {
@@ -617,9 +649,12 @@ func checkUpdate(res *qc.UpdateResult) error {
 	}
 }
 
-// filter turns f into a Qdrant filter whose first must condition is always
-// the tenant.
-func filter(f vectorstore.Filter) *qc.Filter {
+// pointFilter turns f into a Qdrant filter whose first must condition is
+// always the tenant; f.Metadata, when set, is the last must condition (see
+// translate), and refine is the filter the points found must still pass
+// (zero when the Qdrant filter is exact). An invalid f.Metadata wraps
+// record.ErrInvalidInput naming "filter".
+func pointFilter(f vectorstore.Filter) (_ *qc.Filter, refine filter.Filter, _ error) {
 	must := []*qc.Condition{qc.NewMatchKeyword(FieldTenant, f.TenantID)}
 	if f.BotID != "" {
 		must = append(must, qc.NewMatchKeyword(FieldBot, f.BotID))
@@ -633,7 +668,14 @@ func filter(f vectorstore.Filter) *qc.Filter {
 	if len(f.IDs) > 0 {
 		must = append(must, hasIDs(f.TenantID, f.IDs))
 	}
-	return &qc.Filter{Must: must}
+	c, refine, err := metaFilter(f.Metadata)
+	if err != nil {
+		return nil, refine, err
+	}
+	if c != nil {
+		must = append(must, c)
+	}
+	return &qc.Filter{Must: must}, refine, nil
 }
 
 // Delete removes every point matching f (always within f.TenantID), with
@@ -646,21 +688,10 @@ func (s *Store) Delete(ctx context.Context, f vectorstore.Filter) error {
 	if err != nil {
 		return err
 	}
-	if len(f.IDs) > idBatch {
-		return s.deleteIDs(ctx, coll, f)
-	}
-	res, err := s.client.Delete(ctx, &qc.DeletePoints{
-		CollectionName: coll,
-		Wait:           qc.PtrOf(true),
-		Points:         qc.NewPointsSelectorFilter(filter(f)),
+	err = s.update(ctx, "delete", coll, f, func(sel *qc.PointsSelector) (*qc.UpdateResult, error) {
+		return s.client.Delete(ctx, &qc.DeletePoints{CollectionName: coll, Wait: qc.PtrOf(true), Points: sel})
 	})
-	if err != nil {
-		return s.translate(ctx, "delete", err)
-	}
-	if err := checkUpdate(res); err != nil {
-		return fmt.Errorf("qdrant: delete on %s: %w", s.addr, err)
-	}
-	return nil
+	return err
 }
 
 // Search returns the q.TopK points closest to q.Vector (cosine, higher is
@@ -681,15 +712,22 @@ func (s *Store) Search(ctx context.Context, q vectorstore.Query) ([]vectorstore.
 		return nil, fmt.Errorf("qdrant: search: query vector has %d dimensions, the space has %d: %w",
 			len(q.Vector), space.Dims, vectorstore.ErrDimensionMismatch)
 	}
+	qf, refine, err := pointFilter(q.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("qdrant: search: %w", err)
+	}
 	req := &qc.QueryPoints{
 		CollectionName: coll,
 		Query:          qc.NewQueryDense(q.Vector),
-		Filter:         filter(q.Filter),
+		Filter:         qf,
 		Limit:          qc.PtrOf(uint64(q.TopK)),
 		WithPayload:    qc.NewWithPayloadInclude(FieldChunk),
 	}
 	if q.MinScore != 0 {
 		req.ScoreThreshold = qc.PtrOf(q.MinScore)
+	}
+	if !refine.IsZero() {
+		return s.searchRefined(ctx, req, q.TopK, refine)
 	}
 	res, err := s.client.Query(ctx, req)
 	if err != nil {

@@ -88,7 +88,7 @@ func TestInitCreatesCollectionAndIndexes(t *testing.T) {
 	assert.False(t, strict.GetUnindexedFilteringUpdate())
 
 	schema := info.GetPayloadSchema()
-	for _, f := range []string{qdrant.FieldTenant, qdrant.FieldBot, qdrant.FieldSource, qdrant.FieldDocument, qdrant.FieldChunk} {
+	for _, f := range []string{qdrant.FieldTenant, qdrant.FieldBot, qdrant.FieldSource, qdrant.FieldDocument, qdrant.FieldChunk, qdrant.FieldMetaStrings} {
 		require.Contains(t, schema, f)
 		assert.Equal(t, qc.PayloadSchemaType_Keyword, schema[f].GetDataType(), f)
 		assert.Equal(t, f == qdrant.FieldTenant, schema[f].GetParams().GetKeywordIndexParams().GetIsTenant(), "is_tenant of %s", f)
@@ -144,7 +144,7 @@ func TestInitChecksExistingCollection(t *testing.T) {
 	require.NoError(t, s.Init(t.Context(), vectorstore.Space{Model: "bare", Dims: 4}))
 	info, err := client.GetCollectionInfo(t.Context(), "minirag_bare")
 	require.NoError(t, err)
-	assert.Len(t, info.GetPayloadSchema(), 5)
+	assert.Len(t, info.GetPayloadSchema(), 6, "the five ID fields and meta_strings")
 	assert.True(t, info.GetPayloadSchema()[qdrant.FieldTenant].GetParams().GetKeywordIndexParams().GetIsTenant())
 
 	// A tenant field indexed with the wrong type cannot be used.
