@@ -607,6 +607,17 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	if limit <= 0 {
 		limit = DefaultLexicalLimit
 	}
+	query, args := lexicalSQL(q, match, limit)
+	return queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
+		var m storage.LexicalMatch
+		err := sc.Scan(&m.ChunkID, &m.Score)
+		return m, err
+	}, query, args...)
+}
+
+// lexicalSQL is the SQL of SearchLexical for q, its FTS5 expression match
+// and limit, with its arguments.
+func lexicalSQL(q storage.LexicalQuery, match string, limit int) (string, []any) {
 	// FTS5 finds and ranks the rows of the query's scope; the join checks
 	// the tenant, bot and sources again on the chunks themselves.
 	// Both FTS5 tables (chunks of English bots, stemmed, and of the
@@ -621,14 +632,16 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	args := []any{match, match, limit, q.TenantID}
 	if !q.Filter.IsZero() {
 		// A metadata filter applies before the limit: every match is
-		// joined to its document, whose metadata must pass.
+		// joined to its document, whose metadata must pass. CROSS JOIN
+		// keeps the matches as the outer loop (SQLite would otherwise
+		// scan the tenant's chunks and probe the matches).
 		cond, fargs := compileFilter("d.metadata", q.Filter)
 		query = `SELECT c.id, m.score
 		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
 			UNION ALL
 			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?) AS m
-		JOIN chunks c ON c.seq = m.rowid
-		JOIN documents d ON d.id = c.document_id
+		CROSS JOIN chunks c ON c.seq = m.rowid
+		CROSS JOIN documents d ON d.id = c.document_id
 		WHERE c.tenant_id = ? AND d.tenant_id = ? AND ` + cond
 		args = append([]any{match, match, q.TenantID, q.TenantID}, fargs...)
 	}
@@ -646,11 +659,7 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	if !q.Filter.IsZero() {
 		query, args = query+` LIMIT ?`, append(args, limit)
 	}
-	return queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
-		var m storage.LexicalMatch
-		err := sc.Scan(&m.ChunkID, &m.Score)
-		return m, err
-	}, query, args...)
+	return query, args
 }
 
 // GetDocumentByKey returns the document of a source of the tenant with

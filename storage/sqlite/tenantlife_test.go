@@ -7,6 +7,7 @@ import (
 
 	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 )
 
 // TestDeleteTenantFullText: DeleteTenant removes the tenant's rows from
@@ -107,5 +108,42 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLexicalFilterPlan: a filtered lexical search loops over the
+// full-text matches and looks up each one's chunk and document by key; it
+// never scans the tenant's chunks.
+func TestLexicalFilterPlan(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	q := storage.LexicalQuery{TenantID: "t", BotID: "b", SourceIDs: []string{"s"}, Text: "x", Limit: 10,
+		Filter: filter.And(filter.Eq("lang", "en"), filter.In("tags", "a", "b"), filter.Not(filter.Exists("k")))}
+	query, args := lexicalSQL(q, ftsQuery(q), 10)
+	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+	must(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		must(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	must(t, rows.Err())
+	p := strings.Join(plan, "; ")
+	for _, want := range []string{"SCAN m", "SEARCH c USING INTEGER PRIMARY KEY", "SEARCH d USING"} {
+		if !strings.Contains(p, want) {
+			t.Errorf("plan %q lacks %q", p, want)
+		}
+	}
+	for _, step := range plan {
+		if step == "SCAN c" || strings.HasPrefix(step, "SEARCH c USING INDEX") || strings.HasPrefix(step, "SEARCH m ") {
+			t.Errorf("plan %q scans the chunks and probes the matches", p)
+		}
 	}
 }
