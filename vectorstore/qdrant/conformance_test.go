@@ -21,14 +21,32 @@ import (
 
 const dims = 16
 
+// conformanceFields declares the metadata fields the suite's Metadata area
+// filters on with one type each (so Init creates their indexes); the area
+// also filters on undeclared fields and on a field ("version") holding
+// strings and numbers, which no single index type serves, so it runs
+// without strict mode.
+var conformanceFields = []qdrant.MetadataField{
+	{Name: "lang", Type: qdrant.MetadataKeyword},
+	{Name: "tags", Type: qdrant.MetadataKeyword},
+	{Name: "year", Type: qdrant.MetadataNumber},
+	{Name: "score", Type: qdrant.MetadataNumber},
+	{Name: "draft", Type: qdrant.MetadataBool},
+	{Name: "published", Type: qdrant.MetadataTime},
+}
+
+// strictSkip is why the strict-mode runs skip the Metadata area.
+const strictSkip = "strict mode rejects filters on undeclared fields and the Metadata area filters on a field holding strings and numbers; TestConformance runs the area without strict mode, and metadata_test.go covers strict mode with declared fields"
+
 // TestConformance runs the shared suite against the adapter on a caller-built
-// client and the in-process server. Every subtest gets its own store; the
-// suite keeps subtests apart with a unique model (hence collection) each.
+// client and the in-process server, without strict mode and with metadata
+// fields declared. Every subtest gets its own store; the suite keeps
+// subtests apart with a unique model (hence collection) each.
 func TestConformance(t *testing.T) {
 	srv := qdrantfake.Start(t, qdrantfake.Options{})
 	client := srv.Client(t)
 	newStore := func(t *testing.T) vectorstore.VectorStore {
-		s, err := qdrant.New(client, qdrant.Options{CollectionPrefix: "conf_"})
+		s, err := qdrant.New(client, qdrant.Options{CollectionPrefix: "conf_", NoStrictMode: true, MetadataFields: conformanceFields})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -38,13 +56,13 @@ func TestConformance(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
-		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
 	})
 }
 
 // TestConformanceDialSmallBatches runs the suite again on stores built by
 // Dial (owning their client) with batches of 3 points, so that every multi-
-// record Upsert of the suite spans several requests.
+// record Upsert of the suite spans several requests, in strict mode (the
+// default), which proves every filter the other areas send is indexed.
 func TestConformanceDialSmallBatches(t *testing.T) {
 	srv := qdrantfake.Start(t, qdrantfake.Options{APIKey: "conformance-key"})
 	cfg := qdrant.Config{
@@ -62,7 +80,7 @@ func TestConformanceDialSmallBatches(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
-		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
+		Skip: map[string]string{"Metadata": strictSkip},
 	})
 	var multi int
 	for _, c := range srv.CallsTo("Upsert") {
@@ -133,7 +151,7 @@ func TestConformanceRealQdrant(t *testing.T) {
 		_ = client.Close()
 	})
 	newStore := func(t *testing.T) vectorstore.VectorStore {
-		s, err := qdrant.New(client, qdrant.Options{CollectionPrefix: prefix, BatchSize: 5})
+		s, err := qdrant.New(client, qdrant.Options{CollectionPrefix: prefix, BatchSize: 5, NoStrictMode: true, MetadataFields: conformanceFields})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -143,6 +161,5 @@ func TestConformanceRealQdrant(t *testing.T) {
 		Reopen: func(t *testing.T, old vectorstore.VectorStore) vectorstore.VectorStore {
 			return newStore(t)
 		},
-		Skip: map[string]string{"Metadata": "TODO(issue10) qdrant: metadata filters not implemented yet"},
 	})
 }

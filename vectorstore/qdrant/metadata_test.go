@@ -305,3 +305,79 @@ func TestMetadataFilterErrors(t *testing.T) {
 	require.ErrorIs(t, err, record.ErrInvalidInput)
 	assert.Contains(t, err.Error(), "meta.lang")
 }
+
+// TestStringRangesRefined covers the paths where Qdrant's filter is a
+// superset (ranges with string bounds): Delete, SetMetadata and List pages
+// check points with filter.Match, and a time range over times in
+// record.TimeLayout needs no second request.
+func TestStringRangesRefined(t *testing.T) {
+	docs := metaDocs(t)
+	srv := qdrantfake.Start(t, qdrantfake.Options{})
+	s := initStore(t, srv, qdrant.Options{NoStrictMode: true, MetadataFields: metaFields})
+	require.NoError(t, s.Upsert(t.Context(), metaRecords(docs, "t1")))
+	require.NoError(t, s.Upsert(t.Context(), metaRecords(docs, "t2")))
+
+	// List in pages of one: each cursor names the next matching record,
+	// "" after the last.
+	f := vectorstore.Filter{TenantID: "t1", Metadata: filter.Lt("lang", "e")}
+	var got []string
+	cursor := ""
+	for range len(docs) + 1 {
+		recs, next, err := s.List(t.Context(), f, cursor, 1)
+		require.NoError(t, err)
+		for _, r := range recs {
+			got = append(got, r.ID)
+		}
+		if next == "" {
+			break
+		}
+		require.Len(t, recs, 1, "a page before the end is full")
+		cursor = next
+	}
+	sort.Strings(got)
+	assert.Equal(t, want(docs, f.Metadata), got)
+
+	// SetMetadata and Delete by a string range.
+	set := filter.Gte("lang", "en")
+	require.NoError(t, s.SetMetadata(t.Context(), vectorstore.Filter{TenantID: "t1", Metadata: set}, record.Metadata{"lang": "set"}))
+	for i := range docs {
+		if set.Match(docs[i]) {
+			docs[i] = record.Metadata{"lang": "set"}
+		}
+	}
+	del := filter.Or(filter.Lt("lang", "e"), filter.Gte("at", t2024))
+	require.NoError(t, s.Delete(t.Context(), vectorstore.Filter{TenantID: "t1", Metadata: del}))
+	var left []string
+	for i, m := range docs {
+		if !del.Match(m) {
+			left = append(left, fmt.Sprintf("c%02d", i))
+		}
+	}
+	res, err := s.Search(t.Context(), vectorstore.Query{Vector: []float32{1, 0, 0, 0}, TopK: 100, Filter: vectorstore.Filter{TenantID: "t1"}})
+	require.NoError(t, err)
+	assert.Equal(t, left, ids(res))
+	res, err = s.Search(t.Context(), vectorstore.Query{Vector: []float32{1, 0, 0, 0}, TopK: 100,
+		Filter: vectorstore.Filter{TenantID: "t1", Metadata: filter.Eq("lang", "set")}})
+	require.NoError(t, err)
+	assert.Equal(t, want(docs, filter.Eq("lang", "set")), ids(res))
+	res, err = s.Search(t.Context(), vectorstore.Query{Vector: []float32{1, 0, 0, 0}, TopK: 100, Filter: vectorstore.Filter{TenantID: "t2"}})
+	require.NoError(t, err)
+	assert.Len(t, res, len(docs), "the other tenant is untouched")
+
+	// Times in record.TimeLayout only: the datetime range is exact, one
+	// request returns the top k.
+	srv2 := qdrantfake.Start(t, qdrantfake.Options{})
+	s2 := initStore(t, srv2, qdrant.Options{MetadataFields: metaFields})
+	var recs []vectorstore.Record
+	for i := range 50 {
+		recs = append(recs, vectorstore.Record{ID: fmt.Sprintf("r%02d", i), TenantID: "t", Vector: []float32{1, float32(i), 0, 0},
+			Metadata: record.Metadata{"at": record.FormatTime(t2023.Add(time.Duration(i) * time.Hour))}})
+	}
+	require.NoError(t, s2.Upsert(t.Context(), recs))
+	srv2.ResetCalls()
+	res, err = s2.Search(t.Context(), vectorstore.Query{Vector: []float32{1, 0, 0, 0}, TopK: 5,
+		Filter: vectorstore.Filter{TenantID: "t", Metadata: filter.Gte("at", t2023.Add(40*time.Hour))}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"r40", "r41", "r42", "r43", "r44"}, ids(res))
+	assert.Len(t, srv2.CallsTo("Query"), 1)
+}
