@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/minirag/minirag/chunk"
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/llm"
 	"github.com/minirag/minirag/llm/openai"
@@ -128,6 +129,10 @@ type AskRequest struct {
 	// passages, cited) without calling the model, whatever the bot's
 	// configuration.
 	Extractive bool `json:"extractive,omitempty"`
+	// Filter, when not zero, limits retrieval to chunks of documents
+	// whose Metadata match it (see SearchRequest.Filter). An invalid
+	// filter is ErrInvalidInput naming "filter".
+	Filter filter.Filter `json:"filter,omitzero"`
 }
 
 // Passage is a retrieved chunk as it was given to the model, numbered
@@ -452,6 +457,9 @@ func validateAsk(req *AskRequest) error {
 	case req.MaxContextTokens < minContextTokens:
 		v.Add("max_context_tokens", fmt.Sprintf("must be 0 (the default) or at least %d", minContextTokens))
 	}
+	if err := mergeValidation(&v, req.Filter.Validate("filter")); err != nil {
+		return err
+	}
 	return v.Err()
 }
 
@@ -510,7 +518,7 @@ func (h *TenantHandle) prepareAsk(ctx context.Context, req AskRequest) (*prepare
 	default:
 		query = req.Question
 	}
-	results, err := h.searchTraced(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion}, &bot)
+	results, err := h.searchTraced(ctx, SearchRequest{BotID: bot.ID, Query: query, TopK: req.TopK, SourceIDs: req.SourceIDs, Mode: req.Mode, Fusion: req.Fusion, Filter: req.Filter}, &bot)
 	if err != nil {
 		return nil, err
 	}

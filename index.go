@@ -119,9 +119,17 @@ func (c *Client) embedTexts(ctx context.Context, texts []string) ([][]float32, e
 
 // upsertChunks embeds stored chunks' texts, DefaultEmbedBatchSize at a
 // time, and upserts their vectors under the chunks' IDs, labelled with
-// the bot, source and document Storage has for them. Upserting replaces a
-// vector in place, so a chunk is never without one.
+// the bot, source and document Storage has for them and their
+// document's metadata. Upserting replaces a vector in place, so a chunk
+// is never without one.
 func (c *Client) upsertChunks(ctx context.Context, chunks []record.Chunk) error {
+	if len(chunks) == 0 {
+		return nil
+	}
+	meta, err := c.documentsMetadata(ctx, chunks[0].TenantID, chunks)
+	if err != nil {
+		return err
+	}
 	for start := 0; start < len(chunks); start += DefaultEmbedBatchSize {
 		part := chunks[start:min(start+DefaultEmbedBatchSize, len(chunks))]
 		texts := make([]string, len(part))
@@ -134,13 +142,35 @@ func (c *Client) upsertChunks(ctx context.Context, chunks []record.Chunk) error 
 		}
 		recs := make([]vectorstore.Record, len(part))
 		for i := range part {
-			recs[i] = chunkRecord(part[i], vecs[i])
+			recs[i] = chunkRecord(part[i], vecs[i], meta[part[i].DocumentID])
 		}
 		if err := c.vec.Upsert(ctx, recs); err != nil {
 			return failedAt(kindVectors, err)
 		}
 	}
 	return nil
+}
+
+// documentsMetadata returns the metadata of the chunks' documents, by
+// document ID.
+func (c *Client) documentsMetadata(ctx context.Context, tenantID string, chunks []record.Chunk) (map[string]record.Metadata, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, ch := range chunks {
+		if !seen[ch.DocumentID] {
+			seen[ch.DocumentID] = true
+			ids = append(ids, ch.DocumentID)
+		}
+	}
+	docs, err := c.store.GetDocuments(ctx, tenantID, ids)
+	if err != nil {
+		return nil, failedAt(kindStorage, fmt.Errorf("get documents: %w", err))
+	}
+	out := make(map[string]record.Metadata, len(docs))
+	for _, d := range docs {
+		out[d.ID] = d.Metadata
+	}
+	return out, nil
 }
 
 // hasIndex reports whether the Client keeps vectors.

@@ -1,9 +1,11 @@
 package minirag
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -43,6 +45,9 @@ type ingestRun struct {
 	// model and dims are the embedding space documents are embedded in
 	// (recorded in their metadata).
 	model, dims string
+	// push, when not nil, is the batch of pushed documents the run writes
+	// (UpsertDocuments, push.go) instead of loading the source.
+	push *pushBatch
 
 	stored map[string]storedDoc // by key
 	// untrusted holds the IDs of stored documents a chunk of which has
@@ -117,6 +122,10 @@ type storedDoc struct {
 	// space is the embedding space recorded in its metadata ("" when it
 	// has none).
 	space string
+	// doc is the stored document (its title, URI and metadata are
+	// compared with the new version's; a metadata-only update keeps the
+	// rest).
+	doc record.Document
 }
 
 // spaceKey is how storedDoc.space spells an embedding space.
@@ -142,16 +151,28 @@ func contentHash(text string) string {
 
 // loadStored reads the source's stored documents (not their text).
 func (r *ingestRun) loadStored(ctx context.Context) error {
+	if r.push != nil {
+		return r.loadPushedStored(ctx) // push.go
+	}
 	docs, err := r.c.store.ListDocuments(ctx, r.src.TenantID, r.src.ID)
 	if err != nil {
 		return failedAt(kindStorage, fmt.Errorf("list documents: %w", err))
 	}
+	r.setStored(docs)
+	return nil
+}
+
+// setStored records the stored documents the run compares with.
+func (r *ingestRun) setStored(docs []record.Document) {
 	r.stored = make(map[string]storedDoc, len(docs))
 	for _, d := range docs {
+		if d.SourceID != r.src.ID {
+			continue
+		}
 		r.stored[d.Key] = storedDoc{id: d.ID, hash: d.ContentHash, botID: d.BotID, chunks: d.ChunkCount,
-			space: spaceKey(d.Metadata.String(MetadataEmbeddingModel), d.Metadata.String(MetadataEmbeddingDims))}
+			space: spaceKey(d.Metadata.String(MetadataEmbeddingModel), d.Metadata.String(MetadataEmbeddingDims)),
+			doc:   d}
 	}
-	return nil
 }
 
 // checkIndex is the stage before loading. It streams the source's
@@ -171,6 +192,13 @@ func (r *ingestRun) checkIndex(ctx context.Context) error {
 	tenantID := r.src.TenantID
 	good := make(map[string]int, len(r.stored))
 	f := vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{r.src.ID}}
+	if r.push != nil {
+		// Only the pushed documents' vectors: a push does not scan the
+		// whole source (the next Ingest of it, or Reconcile, does).
+		for _, d := range r.stored {
+			f.DocumentIDs = append(f.DocumentIDs, d.id)
+		}
+	}
 	err := r.c.eachVectorPage(ctx, f, reconcilePage, func(recs []vectorstore.Record) error {
 		found, err := r.c.chunksByID(ctx, tenantID, recordIDs(recs))
 		if err != nil {
@@ -203,6 +231,14 @@ func (r *ingestRun) checkIndex(ctx context.Context) error {
 // newLoader builds the source's loader; its skips are recorded in order
 // with the documents.
 func (r *ingestRun) newLoader() (loader.Loader, error) {
+	switch {
+	case r.push != nil:
+		return r.push, nil
+	case r.src.Type == SourceDocuments:
+		// Nothing to load: the documents are pushed. Ingest checks their
+		// vectors (checkIndex) and recounts them; removeGone keeps them.
+		return pushBatch{}, nil
+	}
 	lopts := r.c.load
 	lopts.Name = r.src.Name
 	lopts.OnSkip = func(s loader.Skipped) {
@@ -236,6 +272,10 @@ const (
 	// docSkipped: no document, an item passed over (w.doc.Key is its
 	// key), for the progress report.
 	docSkipped
+	// docMetadata: the text is unchanged but the title, URI or metadata
+	// changed: the vectors' metadata is replaced, then the document is
+	// committed with its stored chunks (same IDs), nothing is embedded.
+	docMetadata
 )
 
 // docWork is a document on its way through the pipeline.
@@ -342,8 +382,17 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 		return r.skipEmpty(ctx, d.Key)
 	}
 	hash := contentHash(text)
+	meta := r.metadataOf(d)
 	if exists && r.unchanged(old, hash) {
-		return r.sendDone(ctx, &docWork{doc: record.Document{Key: d.Key, ChunkCount: old.chunks}, state: docUnchanged})
+		// A loaded document's title and metadata are refreshed with its
+		// text (its mtime, or a row number, changes without it); a pushed
+		// one's whenever the host changes them.
+		if r.push == nil || sameDescription(old.doc, d, meta) {
+			return r.sendDone(ctx, &docWork{doc: record.Document{Key: d.Key, ChunkCount: old.chunks}, state: docUnchanged})
+		}
+		doc := old.doc
+		doc.Title, doc.URI, doc.Metadata, doc.UpdatedAt = d.Title, d.URI, meta, r.now
+		return r.sendDone(ctx, &docWork{doc: doc, state: docMetadata})
 	}
 
 	ch := r.text
@@ -357,7 +406,7 @@ func (r *ingestRun) accept(ctx context.Context, d loader.Document) error {
 	if len(pieces) == 0 {
 		return r.skipEmpty(ctx, d.Key)
 	}
-	w := r.newWork(d, text, hash, pieces)
+	w := r.newWork(d, text, hash, pieces, meta)
 	w.isNew = !exists
 	if exists {
 		w.doc.ID = old.id
@@ -376,6 +425,33 @@ func (r *ingestRun) unchanged(old storedDoc, hash string) bool {
 		!r.untrusted[old.id] && !r.opts.Force
 }
 
+// metadataOf returns a loaded or pushed document's metadata as stored:
+// the pushed metadata, or the loader's (loaderMetadata), with the
+// embedding space (MetadataEmbeddingModel, MetadataEmbeddingDims).
+func (r *ingestRun) metadataOf(d loader.Document) record.Metadata {
+	var meta record.Metadata
+	if r.push != nil {
+		meta = r.push.metadata(d.Key)
+	} else {
+		meta = loaderMetadata(d.Metadata)
+	}
+	meta[MetadataEmbeddingModel] = r.model
+	meta[MetadataEmbeddingDims] = r.dims
+	return meta
+}
+
+// sameDescription reports whether a stored document has the title, URI
+// and metadata of its new version (metadata compared by their JSON
+// encoding, which orders keys).
+func sameDescription(old record.Document, d loader.Document, meta record.Metadata) bool {
+	if old.Title != d.Title || old.URI != d.URI {
+		return false
+	}
+	a, err1 := json.Marshal(old.Metadata)
+	b, err2 := json.Marshal(meta)
+	return err1 == nil && err2 == nil && bytes.Equal(a, b)
+}
+
 // skipEmpty records a document with no text to index as skipped.
 func (r *ingestRun) skipEmpty(ctx context.Context, key string) error {
 	r.keep[key] = true
@@ -384,14 +460,11 @@ func (r *ingestRun) skipEmpty(ctx context.Context, key string) error {
 }
 
 // newWork builds the work of a changed document.
-func (r *ingestRun) newWork(d loader.Document, text, hash string, pieces []chunk.Piece) *docWork {
+func (r *ingestRun) newWork(d loader.Document, text, hash string, pieces []chunk.Piece, meta record.Metadata) *docWork {
 	tokens := 0
 	for i := range pieces {
 		tokens += pieces[i].Tokens
 	}
-	meta := loaderMetadata(d.Metadata)
-	meta[MetadataEmbeddingModel] = r.model
-	meta[MetadataEmbeddingDims] = r.dims
 	return &docWork{
 		doc: record.Document{
 			ID: documentID(r.src.TenantID, r.src.ID, d.Key), TenantID: r.src.TenantID, BotID: r.src.BotID, SourceID: r.src.ID,
@@ -480,14 +553,16 @@ func (r *ingestRun) removeGone(ctx context.Context) error {
 	var dropped []string
 	defer func() { r.c.dropVectors(ctx, tenantID, dropped, "removed documents") }()
 	for key, d := range r.stored {
-		if loader.CoveredBySkip(r.keep, key) {
+		if r.src.Type == SourceDocuments || loader.CoveredBySkip(r.keep, key) {
+			// A pushed document is gone only when the host deletes it
+			// (DeleteDocuments); an Ingest of its source keeps it.
 			r.chunks[key] = d.chunks
 			continue
 		}
 		if r.seen[key] {
 			continue
 		}
-		ids, err := r.c.deleteDocument(ctx, tenantID, d.id)
+		ids, _, err := r.c.deleteDocument(ctx, tenantID, d.id)
 		if err != nil {
 			return failedAt(kindStorage, fmt.Errorf("delete removed document %q: %w", key, err))
 		}
@@ -499,8 +574,9 @@ func (r *ingestRun) removeGone(ctx context.Context) error {
 
 // deleteDocument deletes a document and its chunks in one transaction
 // and returns the IDs of the chunks deleted (their vectors are the
-// caller's to delete). A document already gone is not an error.
-func (c *Client) deleteDocument(ctx context.Context, tenantID, docID string) ([]string, error) {
+// caller's to delete), and whether it was there. A document already gone
+// is not an error.
+func (c *Client) deleteDocument(ctx context.Context, tenantID, docID string) ([]string, bool, error) {
 	var ids []string
 	err := c.store.InTx(ctx, func(tx storageTx) error {
 		chunks, err := tx.ListChunks(ctx, tenantID, docID)
@@ -514,9 +590,9 @@ func (c *Client) deleteDocument(ctx context.Context, tenantID, docID string) ([]
 		return tx.DeleteDocument(ctx, tenantID, docID)
 	})
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
-	return ids, err
+	return ids, err == nil, err
 }
 
 // tally sets the result's totals and sends the final progress report.
@@ -538,6 +614,9 @@ func (r *ingestRun) tally() {
 // sends the progress reports, in order.
 func (r *ingestRun) report(group []*docWork) {
 	for _, w := range group {
+		if r.push != nil {
+			r.recordPushed(w)
+		}
 		switch w.state {
 		case docSkipped:
 			r.progress.Skipped++
@@ -553,6 +632,10 @@ func (r *ingestRun) report(group []*docWork) {
 			r.res.Unchanged++
 			r.progress.Unchanged++
 			r.chunks[w.doc.Key] = w.doc.ChunkCount
+		case docMetadata:
+			r.res.Updated++
+			r.chunks[w.doc.Key] = w.doc.ChunkCount
+			w.chunks = nil
 		case docChanged:
 			if w.isNew {
 				r.res.Added++
@@ -570,6 +653,27 @@ func (r *ingestRun) report(group []*docWork) {
 		if r.opts.Progress != nil {
 			r.opts.Progress(r.progress)
 		}
+	}
+}
+
+// recordPushed sets the result of a pushed document (push.go).
+func (r *ingestRun) recordPushed(w *docWork) {
+	switch w.state {
+	case docSkipped:
+		w.err = ErrEmptyDocument
+		r.push.record(w, DocumentSkipped, 0)
+	case docFailed:
+		r.push.record(w, DocumentFailed, 0)
+	case docUnchanged:
+		r.push.record(w, DocumentUnchanged, w.doc.ChunkCount)
+	case docMetadata:
+		r.push.record(w, DocumentMetadataUpdated, w.doc.ChunkCount)
+	case docChanged:
+		status := DocumentUpdated
+		if w.isNew {
+			status = DocumentAdded
+		}
+		r.push.record(w, status, len(w.chunks))
 	}
 }
 

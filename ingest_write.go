@@ -71,48 +71,75 @@ func (s writeStage) run(ctx context.Context) {
 				break fill
 			}
 		}
-		todo := toWrite(group)
+		todo, relabel := toWrite(group, docChanged), toWrite(group, docMetadata)
 		var err error
 		if len(todo) > 0 {
 			err = s.upsertVectors(ctx, todo)
 		}
-		upserted <- upsertedGroup{group: group, todo: todo, err: err}
+		s.setMetadata(ctx, relabel)
+		upserted <- upsertedGroup{group: group, todo: todo, relabel: relabel, err: err}
 	}
 }
 
 // upsertedGroup is a group of documents past phase 1: todo are those to
-// write, err phase 1's failure.
+// write (new text), relabel those whose metadata only changed, err phase
+// 1's failure of todo.
 type upsertedGroup struct {
-	group, todo []*docWork
-	err         error
+	group, todo, relabel []*docWork
+	err                  error
 }
 
 // finish runs phases 2 and 3 of a group whose phase 1 is done, then
 // reports each document.
+//
+// A document whose text is unchanged but whose title, URI or metadata
+// changed (docMetadata) takes the same path without embedding: phase 1
+// replaces its vectors' metadata (setMetadata), phase 2 commits it with
+// its stored chunks, which keep their IDs, and phase 3 has nothing to
+// delete. A stop between 1 and 2 leaves vectors with the new metadata
+// and Storage with the old: search checks each result's metadata in
+// Storage (hydrate), and the next write of the document converges.
 func (s writeStage) finish(ctx context.Context, g upsertedGroup) {
-	if len(g.todo) > 0 {
-		if g.err != nil {
-			for _, w := range g.todo {
-				w.fail(g.err)
-			}
-		} else {
-			s.commit(ctx, g.todo)
-			s.confirmVectors(ctx, g.todo)
+	if g.err != nil {
+		for _, w := range g.todo {
+			w.fail(g.err)
 		}
+	}
+	if live := append(toWrite(g.todo, docChanged), toWrite(g.relabel, docMetadata)...); len(live) > 0 {
+		s.commit(ctx, live)
+		s.confirmVectors(ctx, g.todo)
+	}
+	if len(g.todo) > 0 {
 		s.deleteReplaced(ctx, g.todo)
 	}
 	s.r.report(g.group)
 }
 
-// toWrite returns the documents of the group to write.
-func toWrite(group []*docWork) []*docWork {
+// toWrite returns the documents of the group in state st.
+func toWrite(group []*docWork, st docState) []*docWork {
 	var out []*docWork
 	for _, w := range group {
-		if w.state == docChanged {
+		if w.state == st {
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+// setMetadata is phase 1 of a metadata-only update: each document's
+// vectors get its new metadata (one call per document). A document
+// whose call fails is marked failed (its stored version stands).
+func (s writeStage) setMetadata(ctx context.Context, ws []*docWork) {
+	for _, w := range ws {
+		err := ctx.Err()
+		if err == nil {
+			err = s.r.c.vec.SetMetadata(ctx, vectorstore.Filter{TenantID: w.doc.TenantID, SourceIDs: []string{w.doc.SourceID},
+				DocumentIDs: []string{w.doc.ID}}, w.doc.Metadata)
+		}
+		if err != nil {
+			w.fail(failedAt(kindVectors, err))
+		}
+	}
 }
 
 // upsertVectors is phase 1: it gives each document's chunks new IDs and
@@ -129,7 +156,7 @@ func (s writeStage) upsertVectors(ctx context.Context, todo []*docWork) error {
 				ID: id.New(), TenantID: w.doc.TenantID, BotID: w.doc.BotID, SourceID: w.doc.SourceID, DocumentID: w.doc.ID,
 				Ordinal: i, Text: p.Text, TokenCount: p.Tokens, Start: p.Start, End: p.End, HeadingPath: p.HeadingPath,
 			}
-			recs = append(recs, chunkRecord(w.chunks[i], w.vecs[i]))
+			recs = append(recs, chunkRecord(w.chunks[i], w.vecs[i], w.doc.Metadata))
 		}
 		w.pieces = nil
 	}
@@ -139,9 +166,11 @@ func (s writeStage) upsertVectors(ctx context.Context, todo []*docWork) error {
 	return nil
 }
 
-// chunkRecord is the vector record of a chunk.
-func chunkRecord(ch record.Chunk, vec []float32) vectorstore.Record {
-	return vectorstore.Record{ID: ch.ID, Vector: vec, TenantID: ch.TenantID, BotID: ch.BotID, SourceID: ch.SourceID, DocumentID: ch.DocumentID}
+// chunkRecord is the vector record of a chunk of a document with
+// metadata meta.
+func chunkRecord(ch record.Chunk, vec []float32, meta record.Metadata) vectorstore.Record {
+	return vectorstore.Record{ID: ch.ID, Vector: vec, TenantID: ch.TenantID, BotID: ch.BotID, SourceID: ch.SourceID,
+		DocumentID: ch.DocumentID, Metadata: meta}
 }
 
 // commit is phase 2: the documents replace their stored versions in one
@@ -176,6 +205,11 @@ func (s writeStage) commitTx(ctx context.Context, ws []*docWork) error {
 			}
 			for _, ch := range old {
 				replaced[i] = append(replaced[i], ch.ID)
+			}
+			if w.state == docMetadata {
+				// The stored chunks stay, under their IDs (their vectors
+				// are the document's).
+				w.chunks = old
 			}
 		}
 		if b, ok := tx.(storage.DocumentBatcher); ok && len(ws) > 1 {
@@ -218,7 +252,7 @@ func (s writeStage) confirmVectors(ctx context.Context, todo []*docWork) {
 		}
 		for i, ch := range w.chunks {
 			ids = append(ids, ch.ID)
-			byID[ch.ID] = chunkRecord(ch, w.vecs[i])
+			byID[ch.ID] = chunkRecord(ch, w.vecs[i], w.doc.Metadata)
 		}
 	}
 	if len(ids) == 0 {

@@ -55,7 +55,7 @@ func BenchmarkReconcile100k(b *testing.B) {
 		for i := range chunks {
 			chunks[i] = record.Chunk{ID: id.New(), TenantID: tid, BotID: bot.ID, SourceID: src.ID, DocumentID: doc.ID, Ordinal: i,
 				Text: fmt.Sprintf("chunk %d of document %d", i, d), TokenCount: 6}
-			recs[i] = chunkRecord(chunks[i], vec[0])
+			recs[i] = chunkRecord(chunks[i], vec[0], nil)
 			all = append(all, chunks[i].ID)
 		}
 		_, err := st.PutDocuments(ctx, []storage.DocumentWithChunks{{Document: doc, Chunks: chunks}})

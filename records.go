@@ -52,6 +52,9 @@ const (
 	SourceText = record.SourceText
 	SourceFile = record.SourceFile
 	SourceURL  = record.SourceURL
+	// SourceDocuments is a source of documents the host pushes
+	// (TenantHandle.UpsertDocuments); it takes no Config.
+	SourceDocuments = record.SourceDocuments
 )
 
 // Source statuses.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/minirag/minirag/embed"
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
@@ -147,6 +148,14 @@ type SearchRequest struct {
 	// LexicalEmbedderLexicalWeight.
 	DenseWeight   float64 `json:"dense_weight,omitempty"`
 	LexicalWeight float64 `json:"lexical_weight,omitempty"`
+	// Filter, when not zero, keeps only chunks of documents whose
+	// Metadata match it (package filter), applied inside each backend
+	// before ranking (the VectorStore's scan, Storage's full-text query),
+	// so TopK matching results come back whenever that many exist. Each
+	// result's document is checked against it again when loaded, so a
+	// vector whose metadata is stale never yields a result that does not
+	// match. An invalid filter is ErrInvalidInput naming "filter".
+	Filter filter.Filter `json:"filter,omitzero"`
 }
 
 // SearchResult is one chunk found by Search, best first.
@@ -181,6 +190,11 @@ type SearchResult struct {
 	DocumentTitle string   `json:"document_title"`
 	URI           string   `json:"uri,omitempty"`
 	HeadingPath   []string `json:"heading_path,omitempty"`
+	// DocumentKey is the document's key in its source (a pushed
+	// document's Key, a file's path, a page's URL).
+	DocumentKey string `json:"document_key"`
+	// Metadata is the document's metadata (see record.Metadata).
+	Metadata record.Metadata `json:"metadata,omitempty"`
 }
 
 // candidate is a chunk in the fusion.
@@ -261,6 +275,9 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 			v.Add(fmt.Sprintf("source_ids[%d]", i), "is empty")
 		}
 	}
+	if err := mergeValidation(&v, req.Filter.Validate("filter")); err != nil {
+		return nil, err
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -303,6 +320,7 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 		defer func() { telemetry.End(sp, lexErr) }()
 		lex, lexErr = h.c.store.SearchLexical(ctx, storage.LexicalQuery{
 			TenantID: tenantID, BotID: bot.ID, SourceIDs: req.SourceIDs, Text: req.Query, Limit: want, Language: bot.Language,
+			Filter: req.Filter,
 		})
 		if lexErr != nil {
 			lexErr = fmt.Errorf("minirag: search: lexical: %w", lexErr)
@@ -338,26 +356,12 @@ func (h *TenantHandle) search(ctx context.Context, req SearchRequest, loaded *Bo
 	defer lsp.End()
 	// A bot with a reranker reranks its top fused candidates: that many
 	// are loaded, then cut to TopK by the reranker (rerank.go).
-	out, docIDs, err := h.hydrate(ctx, tenantID, bot.ID, req, cands, max(req.TopK, rerankTopN(bot)))
+	out, err := h.hydrate(ctx, tenantID, bot.ID, req, cands, max(req.TopK, rerankTopN(bot)))
 	if err != nil {
 		return nil, err
 	}
 	if len(out) == 0 {
 		return out, nil
-	}
-	docs, err := h.c.store.GetDocuments(ctx, tenantID, docIDs)
-	if err != nil {
-		return nil, fmt.Errorf("minirag: search: load documents: %w", err)
-	}
-	byDoc := make(map[string]*record.Document, len(docs))
-	for i := range docs {
-		byDoc[docs[i].ID] = &docs[i]
-	}
-	for i := range out {
-		if d, ok := byDoc[out[i].DocumentID]; ok {
-			out[i].DocumentTitle = d.Title
-			out[i].URI = d.URI
-		}
 	}
 	if bot.Rerank != nil {
 		return h.rerankResults(ctx, bot, req.Query, out, req.TopK)
@@ -399,7 +403,7 @@ func (h *TenantHandle) searchDense(ctx context.Context, req SearchRequest, botID
 	h.c.meterEmbedding(ctx, h.p.TenantID, botID, []string{req.Query})
 	dense, err := h.c.vec.Search(ctx, vectorstore.Query{
 		Vector: vecs[0], TopK: want,
-		Filter: vectorstore.Filter{TenantID: h.p.TenantID, SourceIDs: sourceIDs},
+		Filter: vectorstore.Filter{TenantID: h.p.TenantID, SourceIDs: sourceIDs, Metadata: req.Filter},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("minirag: search: vector store: %w", err)
@@ -530,14 +534,16 @@ func minMax(x, lo, hi float64) float64 {
 }
 
 // hydrate loads the chunks of the fused candidates, best first, and
-// returns the first keep of them that exist and are in the bot (and
-// sources) asked for, with their documents' IDs. It loads only as many
-// chunks as it may return, by primary key: a page of the missing count
-// plus a few spare, then more only when some were left out (a vector whose
-// chunk is gone, or, defensively, a chunk outside the bot or the sources).
-func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req SearchRequest, cands []candidate, keep int) ([]SearchResult, []string, error) {
+// returns the first keep of them that exist, are in the bot (and sources)
+// asked for and whose document matches the request's filter, with their
+// documents' title, URI, key and metadata. It loads only as many chunks
+// as it may return, by primary key: a page of the missing count plus a
+// few spare, then more only when some were left out (a vector whose
+// chunk is gone, a stale vector whose document no longer matches the
+// filter, or, defensively, a chunk outside the bot or the sources).
+func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req SearchRequest, cands []candidate, keep int) ([]SearchResult, error) {
 	out := make([]SearchResult, 0, keep)
-	docIDs := make([]string, 0, keep)
+	byDoc := map[string]*record.Document{}
 	ids := make([]string, 0, keep+4)
 	for next := 0; next < len(cands) && len(out) < keep; {
 		page := cands[next:min(len(cands), next+keep-len(out)+4)]
@@ -548,22 +554,40 @@ func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req 
 		}
 		chunks, err := h.c.store.GetChunks(ctx, tenantID, ids)
 		if err != nil {
-			return nil, nil, fmt.Errorf("minirag: search: load chunks: %w", err)
+			return nil, fmt.Errorf("minirag: search: load chunks: %w", err)
 		}
 		byID := make(map[string]*record.Chunk, len(chunks))
+		var docIDs []string
 		for i := range chunks {
 			byID[chunks[i].ID] = &chunks[i]
+			if _, ok := byDoc[chunks[i].DocumentID]; !ok && !slices.Contains(docIDs, chunks[i].DocumentID) {
+				docIDs = append(docIDs, chunks[i].DocumentID)
+			}
+		}
+		if len(docIDs) > 0 {
+			docs, err := h.c.store.GetDocuments(ctx, tenantID, docIDs)
+			if err != nil {
+				return nil, fmt.Errorf("minirag: search: load documents: %w", err)
+			}
+			for i := range docs {
+				byDoc[docs[i].ID] = &docs[i]
+			}
 		}
 		for _, c := range page {
 			ch, ok := byID[c.id]
 			if !ok || ch.BotID != botID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) {
 				continue
 			}
+			d := byDoc[ch.DocumentID]
+			if d == nil || !req.Filter.Match(d.Metadata) {
+				continue
+			}
 			r := SearchResult{
 				ChunkID: ch.ID, DocumentID: ch.DocumentID, SourceID: ch.SourceID, Text: ch.Text,
 				Ordinal: ch.Ordinal, Start: ch.Start, End: ch.End, HeadingPath: ch.HeadingPath,
 				Score: c.score, DenseScore: c.dense, DenseRank: c.dRank, LexicalScore: c.lex, LexicalRank: c.lRank,
-				FoundBy: make([]string, 0, 2),
+				FoundBy:       make([]string, 0, 2),
+				DocumentTitle: d.Title, URI: d.URI, DocumentKey: d.Key, Metadata: d.Metadata,
 			}
 			if c.dRank > 0 {
 				r.FoundBy = append(r.FoundBy, FoundByDense)
@@ -572,13 +596,10 @@ func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req 
 				r.FoundBy = append(r.FoundBy, FoundByLexical)
 			}
 			out = append(out, r)
-			if !slices.Contains(docIDs, ch.DocumentID) {
-				docIDs = append(docIDs, ch.DocumentID)
-			}
 			if len(out) == keep {
 				break
 			}
 		}
 	}
-	return out, docIDs, nil
+	return out, nil
 }

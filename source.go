@@ -19,12 +19,13 @@ type SourceParams struct {
 	BotID string `json:"bot_id"`
 	// Name is required (at most 200 characters).
 	Name string `json:"name"`
-	// Type is text, file or url.
+	// Type is text, file, url or documents.
 	Type SourceType `json:"type"`
 	// Config is the type's configuration: a loader.TextConfig,
 	// loader.FileConfig or loader.URLConfig (or a pointer to one), or its
 	// JSON as json.RawMessage or []byte. It is validated by
-	// loader.ParseConfig; errors name fields as "config.<name>".
+	// loader.ParseConfig; errors name fields as "config.<name>". A
+	// documents source takes none (nil or {}).
 	Config any `json:"config"`
 }
 
@@ -42,6 +43,9 @@ type SourceUpdate struct {
 
 // sourceConfigJSON validates cfg for type t and returns its canonical JSON.
 func sourceConfigJSON(t SourceType, cfg any) (json.RawMessage, error) {
+	if t == SourceDocuments {
+		return documentsConfigJSON(cfg)
+	}
 	var raw json.RawMessage
 	switch c := cfg.(type) {
 	case nil:
@@ -68,6 +72,32 @@ func sourceConfigJSON(t SourceType, cfg any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("minirag: encode source config: %w", err)
 	}
 	return b, nil
+}
+
+// documentsConfigJSON checks the configuration of a documents source:
+// none (nil, empty, null or {}), stored as {}.
+func documentsConfigJSON(cfg any) (json.RawMessage, error) {
+	var raw []byte
+	switch c := cfg.(type) {
+	case nil:
+	case json.RawMessage:
+		raw = c
+	case []byte:
+		raw = c
+	case string:
+		raw = []byte(c)
+	default:
+		b, err := json.Marshal(c)
+		if err != nil {
+			return nil, record.Invalid("config", "cannot be encoded as JSON")
+		}
+		raw = b
+	}
+	switch strings.Join(strings.Fields(string(raw)), "") {
+	case "", "null", "{}":
+		return json.RawMessage("{}"), nil
+	}
+	return nil, record.Invalid("config", "a documents source takes no configuration (its documents are pushed with UpsertDocuments)")
 }
 
 // checkSourceBot reports an input error naming "bot_id" unless botID is a
@@ -100,7 +130,7 @@ func (h *TenantHandle) CreateSource(ctx context.Context, p SourceParams) (Source
 	checkName(&v, "name", name, true)
 	var cfg json.RawMessage
 	if !p.Type.Valid() {
-		v.Add("type", "must be one of text, file, url")
+		v.Add("type", "must be one of text, file, url, documents")
 	} else {
 		c, err := sourceConfigJSON(p.Type, p.Config)
 		if err == nil {
@@ -226,7 +256,7 @@ func (h *TenantHandle) UpdateSource(ctx context.Context, sourceID string, u Sour
 			s.Type = *u.Type
 		}
 		if !s.Type.Valid() {
-			v.Add("type", "must be one of text, file, url")
+			v.Add("type", "must be one of text, file, url, documents")
 		} else if u.Type != nil || u.Config != nil {
 			c, err := sourceConfigJSON(s.Type, cfg)
 			if err == nil {

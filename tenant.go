@@ -2,6 +2,7 @@ package minirag
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/minirag/minirag/internal/id"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
 )
 
 // CreateTenantParams are the inputs of Client.CreateTenant.
@@ -229,4 +231,102 @@ func normalizeEmail(s string) (string, bool) {
 		return "", false
 	}
 	return strings.ToLower(a.Address), true
+}
+
+// TenantUpdate is a partial update of a tenant: nil fields stay as they
+// are.
+type TenantUpdate struct {
+	// Name, when set, is the new display name (required, at most 200
+	// characters).
+	Name *string `json:"name,omitempty"`
+	// Slug, when set, is the new handle (as CreateTenantParams.Slug); one
+	// another tenant has is ErrConflict.
+	Slug *string `json:"slug,omitempty"`
+}
+
+// UpdateTenant changes the fields of u that are set and returns the
+// tenant (trusted code; an unknown tenant is ErrNotFound).
+func (c *Client) UpdateTenant(ctx context.Context, tenantID string, u TenantUpdate) (Tenant, error) {
+	if tenantID == "" {
+		return Tenant{}, record.ErrEmptyTenant
+	}
+	var v record.ValidationError
+	if u.Name != nil {
+		name := strings.TrimSpace(*u.Name)
+		checkName(&v, "name", name, true)
+		u.Name = &name
+	}
+	if u.Slug != nil && !slugRE.MatchString(*u.Slug) {
+		v.Add("slug", "must be 3 to 63 lowercase letters, digits or hyphens, starting and ending with a letter or digit")
+	}
+	if err := v.Err(); err != nil {
+		return Tenant{}, err
+	}
+	var out Tenant
+	err := c.store.InTx(ctx, func(tx storage.Storage) error {
+		t, err := tx.GetTenant(ctx, tenantID)
+		if err != nil {
+			return err
+		}
+		if u.Name != nil {
+			t.Name = *u.Name
+		}
+		if u.Slug != nil {
+			t.Slug = *u.Slug
+		}
+		t.UpdatedAt = c.now()
+		if err := tx.UpdateTenant(ctx, t); err != nil {
+			return err
+		}
+		out = t
+		return nil
+	})
+	if err != nil {
+		return Tenant{}, fmt.Errorf("minirag: update tenant: %w", err)
+	}
+	c.log.LogAttrs(ctx, slogInfo, "tenant updated", attrTenant(tenantID))
+	return out, nil
+}
+
+// DeleteTenant erases a tenant and everything of it (trusted code; what
+// `minirag tenant delete` runs): Storage first (Storage.DeleteTenant:
+// users and API tokens first, so the tenant can no longer be used, then
+// bots, sources, documents, chunks, jobs, conversations, usage, and the
+// tenant last), then every vector of the tenant in the VectorStore's
+// space (the Client's embedding model; a store that keeps the spaces of
+// other models keeps those vectors, of chunks that no longer exist:
+// open a Client with that model to erase them too). Storage decides, the vectors follow,
+// as for every delete (see the package documentation, "Crash safety").
+//
+// It is resumable: interrupted anywhere (a kill, a failed call), calling
+// it again finishes the erase. A tenant Storage no longer has (one whose
+// Storage erase finished before the interruption, or one that never
+// existed) still has its vectors deleted, and then DeleteTenant returns an
+// error wrapping ErrNotFound: errors.Is(err, ErrNotFound) means nothing
+// of the tenant remains. A VectorStore failure is returned (Storage's
+// erase stands; call again to delete the vectors). Work already running
+// for the tenant (an ingestion, a Worker's job) when it is called may
+// write after it; stop it first.
+func (c *Client) DeleteTenant(ctx context.Context, tenantID string) error {
+	if tenantID == "" {
+		return record.ErrEmptyTenant
+	}
+	serr := c.store.DeleteTenant(ctx, tenantID)
+	if serr != nil && !errors.Is(serr, ErrNotFound) {
+		return fmt.Errorf("minirag: delete tenant: %w", serr)
+	}
+	if c.hasIndex() {
+		err := c.ensureIndex(ctx)
+		if err == nil {
+			err = c.vec.Delete(ctx, vectorstore.Filter{TenantID: tenantID})
+		}
+		if err != nil {
+			return fmt.Errorf("minirag: delete tenant: Storage erased it, deleting its vectors failed (call DeleteTenant again): %w", err)
+		}
+	}
+	if serr != nil {
+		return fmt.Errorf("minirag: delete tenant: %w", serr)
+	}
+	c.log.LogAttrs(ctx, slogInfo, "tenant deleted", attrTenant(tenantID))
+	return nil
 }

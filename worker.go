@@ -29,6 +29,10 @@ const (
 	// with IngestOptions.Force: every document is chunked and embedded
 	// again, changed or not.
 	JobKindIngestForce = "ingest:force"
+	// JobKindUpsertDocuments is the Kind of a job that pushes documents
+	// into a documents source (EnqueueUpsertDocuments); its Payload holds
+	// them.
+	JobKindUpsertDocuments = "upsert_documents"
 )
 
 // EnqueueOptions are the options of a queued ingestion, carried by its
@@ -404,6 +408,7 @@ func (w *Worker) process(ctx context.Context, job Job) {
 	case JobKindIngest:
 	case JobKindIngestForce:
 		opts.Force = true
+	case JobKindUpsertDocuments:
 	default:
 		w.finish(bg, job, fmt.Sprintf("unknown job kind %q", job.Kind), nil, attrs)
 		return
@@ -438,7 +443,12 @@ func (w *Worker) process(ctx context.Context, job Job) {
 			}
 		}
 	}()
-	_, err := w.c.tracedIngest(jctx, job.TenantID, job.SourceID, opts)
+	var err error
+	if job.Kind == JobKindUpsertDocuments {
+		err = w.c.runUpsertJob(jctx, job) // push.go
+	} else {
+		_, err = w.c.tracedIngest(jctx, job.TenantID, job.SourceID, opts)
+	}
 	close(stop)
 	<-extended
 	if lost {

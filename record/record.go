@@ -142,10 +142,16 @@ const (
 	SourceText SourceType = "text"
 	SourceFile SourceType = "file"
 	SourceURL  SourceType = "url"
+	// SourceDocuments holds the documents the host pushes
+	// (TenantHandle.UpsertDocuments in package minirag); it has no loader
+	// and no configuration.
+	SourceDocuments SourceType = "documents"
 )
 
 // Valid reports whether t is a known source type.
-func (t SourceType) Valid() bool { return t == SourceText || t == SourceFile || t == SourceURL }
+func (t SourceType) Valid() bool {
+	return t == SourceText || t == SourceFile || t == SourceURL || t == SourceDocuments
+}
 
 // SourceStatus is where a source is in its ingestion.
 type SourceStatus string
