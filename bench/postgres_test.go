@@ -252,7 +252,7 @@ func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, *pgvector.S
 			pgvVector(r, v)
 			vecs[j], tenants[j] = v, pgvTenant(j)
 			recs = append(recs, vectorstore.Record{ID: "r" + strconv.Itoa(j), TenantID: tenants[j], BotID: "bot", SourceID: "src",
-				DocumentID: "doc-" + strconv.Itoa(j/20), Vector: v})
+				DocumentID: "doc-" + strconv.Itoa(j/20), Vector: v, Metadata: pgvMeta(j)})
 		}
 		if err := st.Upsert(ctx, recs); err != nil {
 			b.Fatal(err)

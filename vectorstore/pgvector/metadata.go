@@ -265,7 +265,11 @@ func (s *Store) upgrade(ctx context.Context, tx pgx.Tx, name, table string) erro
 }
 
 // ginDDL creates the GIN index of the metadata column (jsonb_ops: it
-// serves @> and ?).
+// serves @> and ?), with fastupdate off: with it on, rows inserted since
+// the last VACUUM sit in a pending list that every index search reads
+// through (an In of 10 values over 10,000 freshly loaded rows took 360 ms
+// on PGlite instead of 10 ms), and a row's few metadata keys cost little
+// to insert next to its HNSW entry.
 func ginDDL(name, table string) string {
-	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING gin (metadata)", pgx.Identifier{name + "_gin"}.Sanitize(), table)
+	return fmt.Sprintf("CREATE INDEX IF NOT EXISTS %s ON %s USING gin (metadata) WITH (fastupdate = off)", pgx.Identifier{name + "_gin"}.Sanitize(), table)
 }

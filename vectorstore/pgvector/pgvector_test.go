@@ -132,6 +132,7 @@ func TestSchemaAndIndexes(t *testing.T) {
 	require.Regexp(t, `m='?8'?`, hnsw)
 	require.Regexp(t, `ef_construction='?32'?`, hnsw)
 	require.Contains(t, gin, "(metadata)", "the metadata column has a GIN index")
+	require.Regexp(t, `fastupdate='?off'?`, gin, "no pending list for searches to read through")
 }
 
 // TestLargeDimsNoIndex: above 2000 dimensions there is no HNSW index and
