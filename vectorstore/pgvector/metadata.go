@@ -72,13 +72,11 @@ func hasNUL(v any) bool {
 	return false
 }
 
-// validateFilter checks f: a tenant and a valid metadata filter (errors
-// name "filter").
+// validateFilter checks f: a tenant and a valid metadata filter
+// (vectorstore.ValidateFilter, errors name "filter") whose range bounds
+// PostgreSQL can compare.
 func validateFilter(f vectorstore.Filter) error {
 	if err := vectorstore.ValidateFilter(f); err != nil {
-		return err
-	}
-	if err := f.Metadata.Validate("filter"); err != nil {
 		return err
 	}
 	return checkFilterNUL(f.Metadata)

@@ -48,7 +48,6 @@ func TestConformance(t *testing.T) {
 	newStore := func(t *testing.T) vectorstore.VectorStore { return e.store(t, pgvector.Options{}) }
 	vectorstoretest.RunOptions(t, newStore, 8, vectorstoretest.Options{
 		Reopen: func(t *testing.T, _ vectorstore.VectorStore) vectorstore.VectorStore { return newStore(t) },
-		Skip:   map[string]string{"Metadata": "TODO(issue10) pgvector: metadata filters not implemented yet"},
 	})
 }
 
@@ -66,7 +65,6 @@ func TestConformanceIndexPath(t *testing.T) {
 		return e.store(t, pgvector.Options{ExactThreshold: -1, EfSearch: 40})
 	}, 8, vectorstoretest.Options{
 		Approximate: true, // HNSW: the Metadata area checks recall@10 >= 0.95
-		Skip:        map[string]string{"Metadata": "TODO(issue10) pgvector: metadata filters not implemented yet"},
 	})
 }
 
