@@ -607,7 +607,22 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	if limit <= 0 {
 		limit = DefaultLexicalLimit
 	}
-	query, args := lexicalSQL(q, match, limit)
+	if !q.Filter.IsZero() {
+		// First only the best matches: when limit of them pass the
+		// filter, or they are all the matches, they hold the answer (the
+		// order is total). Otherwise the filter takes every match.
+		var total int
+		query, args := lexicalSQL(q, match, limit, max(filterCandidates, 8*limit))
+		ms, err := queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
+			var m storage.LexicalMatch
+			err := sc.Scan(&m.ChunkID, &m.Score, &total)
+			return m, err
+		}, query, args...)
+		if err != nil || len(ms) == limit || (len(ms) > 0 && total <= max(filterCandidates, 8*limit)) {
+			return ms, err
+		}
+	}
+	query, args := lexicalSQL(q, match, limit, 0)
 	return queryList(ctx, s.q, op, func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
 		var m storage.LexicalMatch
 		err := sc.Scan(&m.ChunkID, &m.Score)
@@ -615,9 +630,16 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	}, query, args...)
 }
 
+// filterCandidates is the least number of best matches a filtered lexical
+// search tries first (8 × its limit when that is more); a variable for
+// tests.
+var filterCandidates = 256
+
 // lexicalSQL is the SQL of SearchLexical for q, its FTS5 expression match
-// and limit, with its arguments.
-func lexicalSQL(q storage.LexicalQuery, match string, limit int) (string, []any) {
+// and limit, with its arguments. With a filter and candidates > 0, only the
+// best candidates matches are filtered, and each row has a third column:
+// the number of matches in all.
+func lexicalSQL(q storage.LexicalQuery, match string, limit, candidates int) (string, []any) {
 	// FTS5 finds and ranks the rows of the query's scope; the join checks
 	// the tenant, bot and sources again on the chunks themselves.
 	// Both FTS5 tables (chunks of English bots, stemmed, and of the
@@ -636,14 +658,23 @@ func lexicalSQL(q storage.LexicalQuery, match string, limit int) (string, []any)
 		// keeps the matches as the outer loop (SQLite would otherwise
 		// scan the tenant's chunks and probe the matches).
 		cond, fargs := compileFilter("d.metadata", q.Filter)
-		query = `SELECT c.id, m.score
-		FROM (SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
+		matches := `SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
 			UNION ALL
-			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?) AS m
+			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?`
+		args = []any{match, match}
+		cols := `c.id, m.score`
+		if candidates > 0 {
+			matches = `SELECT rowid, score, count(*) OVER () AS total FROM (` + matches + `) ORDER BY score DESC, rowid LIMIT ?`
+			args = append(args, candidates)
+			cols += `, m.total`
+		}
+		query = `SELECT ` + cols + `
+		FROM (` + matches + `) AS m
 		CROSS JOIN chunks c ON c.seq = m.rowid
 		CROSS JOIN documents d ON d.id = c.document_id
 		WHERE c.tenant_id = ? AND d.tenant_id = ? AND ` + cond
-		args = append([]any{match, match, q.TenantID, q.TenantID}, fargs...)
+		args = append(args, q.TenantID, q.TenantID)
+		args = append(args, fargs...)
 	}
 	if q.BotID != "" {
 		query += ` AND c.bot_id = ?`

@@ -1,6 +1,8 @@
 package sqlite
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,27 +125,79 @@ func TestLexicalFilterPlan(t *testing.T) {
 	defer s.Close()
 	q := storage.LexicalQuery{TenantID: "t", BotID: "b", SourceIDs: []string{"s"}, Text: "x", Limit: 10,
 		Filter: filter.And(filter.Eq("lang", "en"), filter.In("tags", "a", "b"), filter.Not(filter.Exists("k")))}
-	query, args := lexicalSQL(q, ftsQuery(q), 10)
-	rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
-	must(t, err)
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		must(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	must(t, rows.Err())
-	p := strings.Join(plan, "; ")
-	for _, want := range []string{"SCAN m", "SEARCH c USING INTEGER PRIMARY KEY", "SEARCH d USING"} {
-		if !strings.Contains(p, want) {
-			t.Errorf("plan %q lacks %q", p, want)
+	for _, candidates := range []int{0, 256} {
+		query, args := lexicalSQL(q, ftsQuery(q), 10, candidates)
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, args...)
+		must(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			must(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		for _, want := range []string{"SCAN m", "SEARCH c USING INTEGER PRIMARY KEY", "SEARCH d USING"} {
+			if !strings.Contains(p, want) {
+				t.Errorf("plan %q lacks %q", p, want)
+			}
+		}
+		for _, step := range plan {
+			if step == "SCAN c" || strings.HasPrefix(step, "SEARCH c USING INDEX") || strings.HasPrefix(step, "SEARCH m ") {
+				t.Errorf("plan %q scans the chunks and probes the matches", p)
+			}
 		}
 	}
-	for _, step := range plan {
-		if step == "SCAN c" || strings.HasPrefix(step, "SEARCH c USING INDEX") || strings.HasPrefix(step, "SEARCH m ") {
-			t.Errorf("plan %q scans the chunks and probes the matches", p)
+}
+
+// TestLexicalFilterCandidates: trying the best matches first gives what
+// filtering every match gives, whether enough of them pass, all matches
+// were among them, or the search must go on to every match.
+func TestLexicalFilterCandidates(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	must(t, s.CreateTenant(ctx, record.Tenant{ID: "t", Slug: "t", CreatedAt: now, UpdatedAt: now}))
+	must(t, s.CreateBot(ctx, record.Bot{ID: "b", TenantID: "t", CreatedAt: now, UpdatedAt: now}))
+	must(t, s.CreateSource(ctx, record.Source{ID: "s", TenantID: "t", BotID: "b", Type: record.SourceText, Status: record.StatusPending}))
+	for i := range 60 {
+		// Scores differ: more repetitions of the word in shorter texts.
+		text := strings.Repeat("zebra ", 1+i%7) + strings.Repeat("filler ", i%11)
+		_, err := s.PutDocument(ctx, record.Document{ID: "d" + strconv.Itoa(i), TenantID: "t", SourceID: "s", Key: strconv.Itoa(i),
+			Metadata: record.Metadata{"i": float64(i), "odd": i%2 == 1}}, []record.Chunk{{ID: "c" + strconv.Itoa(i), Text: text}})
+		must(t, err)
+	}
+	defer func(n int) { filterCandidates = n }(filterCandidates)
+	for _, f := range []filter.Filter{
+		filter.Eq("odd", true),    // enough pass among the best
+		filter.In("i", 3.0, 59.0), // few pass: every match is filtered
+		filter.Gte("i", 55.0),     // some
+		filter.Eq("i", 1000.0),    // none
+		filter.Not(filter.Eq("i", 0.0)),
+	} {
+		for _, limit := range []int{1, 3, 10, 100} {
+			q := storage.LexicalQuery{TenantID: "t", BotID: "b", Text: "zebra", Limit: limit, Filter: f}
+			query, args := lexicalSQL(q, ftsQuery(q), limit, 0)
+			want, err := queryList(ctx, s.q, "test", func(sc interface{ Scan(...any) error }) (storage.LexicalMatch, error) {
+				var m storage.LexicalMatch
+				err := sc.Scan(&m.ChunkID, &m.Score)
+				return m, err
+			}, query, args...)
+			must(t, err)
+			for _, n := range []int{1, 4, 50, 256} {
+				filterCandidates = n
+				got, err := s.SearchLexical(ctx, q)
+				must(t, err)
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("filter %v, limit %d, %d candidates first: got %v, want %v", f, limit, n, got, want)
+				}
+			}
 		}
 	}
 }
