@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
@@ -30,7 +31,21 @@ type mdTable struct {
 	vals  []record.Metadata
 	refs  []int32
 	free  []int32
+	ver   uint64 // bumped when an entry is added or freed
+
+	// cache holds the bitmaps of recent filters (by their JSON) as of ver,
+	// so a filter repeated while no metadata came or went costs no Match.
+	mu    sync.Mutex
+	cache map[string]*mdBitmap
 }
+
+type mdBitmap struct {
+	ver uint64
+	ok  []bool
+}
+
+// maxBitmaps bounds the bitmaps cached per partition.
+const maxBitmaps = 32
 
 // init makes the table usable (index 0 present).
 func (t *mdTable) init() {
@@ -71,6 +86,7 @@ func (t *mdTable) ref(js []byte) (int32, error) {
 		t.refs = append(t.refs, 1)
 	}
 	t.ids[t.jsons[n]] = n
+	t.ver++
 	return n, nil
 }
 
@@ -84,6 +100,7 @@ func (t *mdTable) unref(n int32) {
 		delete(t.ids, t.jsons[n])
 		t.jsons[n], t.vals[n] = "", nil
 		t.free = append(t.free, n)
+		t.ver++
 	}
 }
 
@@ -92,15 +109,31 @@ func (t *mdTable) unref(n int32) {
 func (p *partition) compileMetadata(c *compiled, f filter.Filter) bool {
 	p.md.init()
 	t := &p.md
-	ok := make([]bool, len(t.vals))
+	key, err := f.MarshalJSON()
+	t.mu.Lock()
+	bm := t.cache[string(key)]
+	t.mu.Unlock()
+	if err != nil || bm == nil || bm.ver != t.ver {
+		bm = &mdBitmap{ver: t.ver, ok: make([]bool, len(t.vals))}
+		for i, m := range t.vals {
+			bm.ok[i] = t.refs[i] > 0 && f.Match(m)
+		}
+		if err == nil {
+			t.mu.Lock()
+			if t.cache == nil || len(t.cache) >= maxBitmaps {
+				t.cache = map[string]*mdBitmap{}
+			}
+			t.cache[string(key)] = bm
+			t.mu.Unlock()
+		}
+	}
 	rows := 0
-	for i, m := range t.vals {
-		if t.refs[i] > 0 && f.Match(m) {
-			ok[i] = true
+	for i, ok := range bm.ok {
+		if ok {
 			rows += int(t.refs[i])
 		}
 	}
-	c.mdOK, c.mdRows = ok, rows
+	c.mdOK, c.mdRows = bm.ok, rows
 	return rows > 0
 }
 
@@ -304,6 +337,7 @@ func (p *partition) buildMetadata(jsons []string) error {
 	t.vals = make([]record.Metadata, len(jsons))
 	t.refs = make([]int32, len(jsons))
 	t.free = nil
+	t.ver++
 	for _, b := range p.blocks {
 		for _, n := range b.mds {
 			if n < 0 || int(n) >= len(jsons) || (n > 0 && jsons[n] == "") {

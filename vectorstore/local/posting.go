@@ -116,36 +116,71 @@ func (p *partition) filterRows(c *compiled) (rows []int32, ok bool) {
 	return rows, best >= 0 && best <= p.n/2
 }
 
-// scanRows is scan over the listed rows of a float32 partition.
+// scanRows is scan over the listed rows of a float32 partition. Runs of
+// consecutive matching rows (a document's chunks) are scored together.
 func (p *partition) scanRows(q []float32, rows []int32, c *compiled, useMin bool, minScore float32, t *topK) {
-	for _, r := range rows {
-		if !p.matchRow(c, int(r)) {
+	dims := p.dims
+	var scores [scanChunk]float32
+	for i := 0; i < len(rows); {
+		r, k := p.run(rows[i:], c)
+		if k == 0 {
+			i++
 			continue
 		}
-		s := dot(q, p.vec(int(r)))
-		if th, full := t.threshold(); full && s <= th {
-			continue
+		b, off := p.blocks[r/p.blockRows], r%p.blockRows
+		dotBlock(q, b.vecs[off*dims:(off+k)*dims], scores[:k])
+		th, full := t.threshold()
+		for j, s := range scores[:k] {
+			if full && s <= th {
+				continue
+			}
+			if useMin && s < minScore {
+				continue
+			}
+			t.push(s, int32(r+j))
+			th, full = t.threshold()
 		}
-		if useMin && s < minScore {
-			continue
-		}
-		t.push(s, r)
+		i += k
 	}
+}
+
+// run returns the first listed row r and how many of the listed rows from
+// it are consecutive rows of one block matching c (0 when r does not
+// match), at most scanChunk.
+func (p *partition) run(rows []int32, c *compiled) (r, k int) {
+	r = int(rows[0])
+	b, off := p.blocks[r/p.blockRows], r%p.blockRows
+	if !c.match(b, off) {
+		return r, 0
+	}
+	k = 1
+	for k < len(rows) && k < scanChunk && int(rows[k]) == r+k && off+k < len(b.ids) && c.match(b, off+k) {
+		k++
+	}
+	return r, k
 }
 
 // scanQuantRows is scanQuant over the listed rows.
 func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, c *compiled, t *topK) {
-	var one [1]int32
-	for _, r := range rows {
-		if !p.matchRow(c, int(r)) {
+	dims := p.dims
+	var scores [scanChunk]int32
+	for i := 0; i < len(rows); {
+		r, k := p.run(rows[i:], c)
+		if k == 0 {
+			i++
 			continue
 		}
-		dotI8Block(q, p.code(int(r)), one[:])
-		b := p.blocks[int(r)/p.blockRows]
-		s := float32(one[0]) * qs * b.scales[int(r)%p.blockRows]
-		if th, full := t.threshold(); full && s <= th {
-			continue
+		b, off := p.blocks[r/p.blockRows], r%p.blockRows
+		dotI8Block(q, b.codes[off*dims:(off+k)*dims], scores[:k])
+		th, full := t.threshold()
+		for j, sc := range scores[:k] {
+			s := float32(sc) * qs * b.scales[off+j]
+			if full && s <= th {
+				continue
+			}
+			t.push(s, int32(r+j))
+			th, full = t.threshold()
 		}
-		t.push(s, r)
+		i += k
 	}
 }
