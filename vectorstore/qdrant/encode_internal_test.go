@@ -4,17 +4,26 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
 )
 
 // BenchmarkBuildPoints measures the adapter's client-side work per Upsert
 // without any network: validation, point IDs, payloads, for 10,000
-// records of 384 dimensions. (bench/qdrant_test.go measures the whole
-// round trip against the in-process server.)
+// records of 384 dimensions, without metadata ("plain") and with six
+// fields of metadata each ("metadata": a string, a number, a bool, a time,
+// a list of two tags, a non-time string). (bench/qdrant_test.go measures
+// the whole round trip against the in-process server.)
 func BenchmarkBuildPoints(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchBuildPoints(b, false) })
+	b.Run("metadata", func(b *testing.B) { benchBuildPoints(b, true) })
+}
+
+func benchBuildPoints(b *testing.B, withMeta bool) {
 	const n, dims = 10_000, 384
 	r := rand.New(rand.NewPCG(1, 2))
 	recs := make([]vectorstore.Record, n)
@@ -26,6 +35,13 @@ func BenchmarkBuildPoints(b *testing.B) {
 		recs[i] = vectorstore.Record{
 			ID: fmt.Sprintf("chunk-%06d", i), TenantID: fmt.Sprintf("tenant-%02d", i%10),
 			BotID: "bot-1", SourceID: "source-1", DocumentID: fmt.Sprintf("doc-%d", i%500), Vector: v,
+		}
+		if withMeta {
+			recs[i].Metadata = record.Metadata{
+				"lang": "en", "year": float64(2015 + i%10), "draft": i%3 == 0,
+				"published": record.FormatTime(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)),
+				"tags":      []any{"go", "sql"}, "title": fmt.Sprintf("Document %d", i%500),
+			}
 		}
 	}
 	b.ReportAllocs()
@@ -69,5 +85,28 @@ func TestBuildPointsLastWins(t *testing.T) {
 	}
 	if pts[0].GetId().GetUuid() != PointID("t", "a") || pts[2].GetId().GetUuid() != PointID("u", "a") {
 		t.Fatalf("point IDs are not PointID(tenant, chunk)")
+	}
+}
+
+func TestValidKeyAndLayoutTime(t *testing.T) {
+	for _, k := range []string{"a", "A-b_9", "", "a.b", "a b", "é", string(make([]byte, 65))} {
+		if validKey(k) != record.ValidMetadataKey(k) {
+			t.Errorf("validKey(%q) = %t, record.ValidMetadataKey says %t", k, validKey(k), record.ValidMetadataKey(k))
+		}
+	}
+	now := time.Date(2024, 2, 29, 23, 59, 59, 999999000, time.UTC)
+	for s, ok := range map[string]bool{
+		record.FormatTime(now):        true,
+		"2024-02-30T00:00:00.000000Z": false,
+		"2024-01-01T24:00:00.000000Z": false,
+		"2024-01-01T00:00:00.000000+": false,
+		"2024-01-01T00:00:00Z":        false,
+		"2024-01-01":                  false,
+		"x024-01-01T00:00:00.000000Z": false,
+	} {
+		got, isTime := layoutTime(s)
+		if isTime != ok || ok && record.FormatTime(got) != s {
+			t.Errorf("layoutTime(%q) = %v, %t; want ok %t", s, got, isTime, ok)
+		}
 	}
 }

@@ -88,6 +88,21 @@ func validateMetadataFields(fields []MetadataField) error {
 	return v.Err()
 }
 
+// validKey is record.ValidMetadataKey without a regular expression (it
+// runs for every key of every record upserted).
+func validKey(k string) bool {
+	if len(k) == 0 || len(k) > record.MaxMetadataKeyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // metaValue converts metadata to the payload value stored under
 // FieldMeta, or nil when there is none. Numbers are sent as doubles (so a
 // filter compares them with ranges, which Qdrant applies to integers and
@@ -100,7 +115,7 @@ func metaValue(field string, m record.Metadata) (*qc.Value, error) {
 	}
 	fields := make(map[string]*qc.Value, len(m))
 	for k, v := range m {
-		if !record.ValidMetadataKey(k) {
+		if !validKey(k) {
 			return nil, record.Invalid(field, fmt.Sprintf("key %q: keys are 1 to %d ASCII letters, digits, '_' or '-'", k, record.MaxMetadataKeyLen))
 		}
 		pv, err := payloadValue(v, 2, true)
@@ -349,16 +364,25 @@ func rangeTranslation(f filter.Filter) translation {
 	return translation{orConds([]cond{dt, odd}), andConds([]cond{dt, notCond(odd)}), false}
 }
 
-// layoutTime parses s when it is a time written in record.TimeLayout.
+// layoutTime parses s when it is a time written in record.TimeLayout
+// ("2006-01-02T15:04:05.000000Z": fixed width, so the shape is checked
+// before parsing, which rejects out-of-range fields).
 func layoutTime(s string) (time.Time, bool) {
-	if len(s) != len(record.TimeLayout) || s[len(s)-1] != 'Z' {
+	if len(s) != len(record.TimeLayout) {
 		return time.Time{}, false
+	}
+	for i := 0; i < len(s); i++ {
+		c, l := s[i], record.TimeLayout[i]
+		if l >= '0' && l <= '9' {
+			if c < '0' || c > '9' {
+				return time.Time{}, false
+			}
+		} else if c != l {
+			return time.Time{}, false
+		}
 	}
 	t, err := time.Parse(record.TimeLayout, s)
-	if err != nil || record.FormatTime(t) != s {
-		return time.Time{}, false
-	}
-	return t, true
+	return t, err == nil
 }
 
 // metaFilter is the Qdrant condition of f.Metadata (nil when zero) and the
