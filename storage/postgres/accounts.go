@@ -74,6 +74,19 @@ func (s *Store) ListTenants(ctx context.Context) ([]record.Tenant, error) {
 	return list(ctx, s, op, scanTenant, `SELECT `+tenantCols+` FROM @.tenants ORDER BY created_at, id`)
 }
 
+// UpdateTenant writes t's Name, Slug and UpdatedAt. A slug another tenant
+// has is record.ErrConflict; an unknown tenant record.ErrNotFound.
+func (s *Store) UpdateTenant(ctx context.Context, t record.Tenant) error {
+	const op = "update tenant"
+	if err := begin(ctx, op, t.ID); err != nil {
+		return err
+	}
+	if t.Slug == "" {
+		return fmt.Errorf("postgres: %s: %w", op, record.Invalid("slug", "is required"))
+	}
+	return s.exec(ctx, op, `UPDATE @.tenants SET name = $2, slug = $3, updated_at = $4 WHERE id = $1`, t.ID, t.Name, t.Slug, t.UpdatedAt)
+}
+
 // Users.
 
 // normEmail is the form emails are compared in (Unicode lower case).

@@ -388,8 +388,20 @@ func (s *Store) ListDocuments(ctx context.Context, tenantID, sourceID string) ([
 	if err := begin(ctx, op, tenantID); err != nil {
 		return nil, err
 	}
-	return list(ctx, s, op, scanDoc, `SELECT `+docCols+` FROM @.documents WHERE tenant_id = $1 AND source_id = $2 ORDER BY key COLLATE "C", id`,
+	return list(ctx, s, op, scanDoc, `SELECT `+docCols+` FROM @.documents WHERE tenant_id = $1 AND source_id COLLATE "C" = $2 ORDER BY key COLLATE "C", id`,
 		tenantID, sourceID)
+}
+
+// GetDocumentByKey returns the document of a source with this Key
+// (compared byte-wise): one probe of the unique index on (source_id, key).
+// A source not of the tenant is record.ErrNotFound.
+func (s *Store) GetDocumentByKey(ctx context.Context, tenantID, sourceID, key string) (record.Document, error) {
+	const op = "get document by key"
+	if err := begin(ctx, op, tenantID); err != nil {
+		return record.Document{}, err
+	}
+	return one(ctx, s, op, scanDoc, `SELECT `+docCols+` FROM @.documents WHERE source_id = $2 AND key = $3 AND tenant_id = $1`,
+		tenantID, sourceID, key)
 }
 
 // DeleteDocument deletes a document and its chunks.

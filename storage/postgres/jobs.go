@@ -11,7 +11,8 @@ import (
 	"github.com/minirag/minirag/record"
 )
 
-// EnqueueJob stores a queued job. A source that is not the tenant's is
+// EnqueueJob stores a queued job, its Payload (bytea, NULL for nil) and
+// TraceContext included. A source that is not the tenant's is
 // record.ErrNotFound.
 func (s *Store) EnqueueJob(ctx context.Context, j record.Job) error {
 	const op = "enqueue job"
@@ -26,21 +27,21 @@ func (s *Store) EnqueueJob(ctx context.Context, j record.Job) error {
 		status = record.JobQueued
 	}
 	_, err := s.q.Exec(ctx, s.sql(`INSERT INTO @.jobs (id, tenant_id, source_id, kind, status, attempts, max_attempts, run_at,
-			lease_owner, lease_expires_at, last_error, created_at, updated_at, finished_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
+			lease_owner, lease_expires_at, last_error, created_at, updated_at, finished_at, payload, trace_context)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`),
 		j.ID, j.TenantID, j.SourceID, j.Kind, string(status), j.Attempts, j.MaxAttempts, j.RunAt,
-		j.LeaseOwner, j.LeaseExpiresAt, j.LastError, j.CreatedAt, j.UpdatedAt, j.FinishedAt)
+		j.LeaseOwner, j.LeaseExpiresAt, j.LastError, j.CreatedAt, j.UpdatedAt, j.FinishedAt, j.Payload, j.TraceContext)
 	return wrapErr(ctx, op, err)
 }
 
 const jobCols = `id, tenant_id, source_id, kind, status, attempts, max_attempts, run_at, lease_owner, lease_expires_at,
-	last_error, created_at, updated_at, finished_at`
+	last_error, created_at, updated_at, finished_at, payload, trace_context`
 
 func scanJob(r pgx.Row) (record.Job, error) {
 	var j record.Job
 	var status string
 	err := r.Scan(&j.ID, &j.TenantID, &j.SourceID, &j.Kind, &status, &j.Attempts, &j.MaxAttempts, &j.RunAt, &j.LeaseOwner,
-		&j.LeaseExpiresAt, &j.LastError, &j.CreatedAt, &j.UpdatedAt, &j.FinishedAt)
+		&j.LeaseExpiresAt, &j.LastError, &j.CreatedAt, &j.UpdatedAt, &j.FinishedAt, &j.Payload, &j.TraceContext)
 	j.Status = record.JobStatus(status)
 	j.RunAt, j.LeaseExpiresAt, j.CreatedAt, j.UpdatedAt, j.FinishedAt =
 		utc(j.RunAt), utcPtr(j.LeaseExpiresAt), utc(j.CreatedAt), utc(j.UpdatedAt), utcPtr(j.FinishedAt)

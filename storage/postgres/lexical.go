@@ -99,6 +99,13 @@ type lexTerm struct {
 // holding only lexemes whose summed score bound, idf·(k1+1) each, stays
 // below the k-th best score found cannot enter the top k and are never
 // read, so a query of common words does not score half the corpus.
+//
+// q.Filter (package filter) keeps only the chunks of documents whose
+// metadata match it, inside the candidate query, before scoring (see
+// filter.go for its SQL); the statistics stay those of the whole scope,
+// as FTS5's are under a WHERE clause. The pruning above stays exact: a
+// matching chunk left out holds only terms whose bound is below the k-th
+// score.
 func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]storage.LexicalMatch, error) {
 	const op = "search lexical"
 	if err := begin(ctx, op, q.TenantID); err != nil {
@@ -110,6 +117,9 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	}
 	if !ok {
 		return nil, fmt.Errorf("postgres: %s: %w", op, record.Invalid("language", "is not a PostgreSQL text search configuration"))
+	}
+	if err := q.Filter.Validate("filter"); err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -142,7 +152,7 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	for {
 		out, err := s.lexScore(ctx, q, terms, e, n, avgLen, limit)
 		if err != nil {
-			return nil, wrapErr(ctx, op, err)
+			return nil, err // translated by lexScore
 		}
 		if e == len(terms) {
 			return out, nil
@@ -261,6 +271,18 @@ func (s *Store) lexScore(ctx context.Context, q storage.LexicalQuery, terms []le
 	if len(q.SourceIDs) > 0 {
 		args = append(args, q.SourceIDs)
 		where += " AND c.source_id = ANY($" + strconv.Itoa(len(args)) + "::text[])"
+	}
+	if !q.Filter.IsZero() {
+		// The metadata filter keeps candidates before they are scored
+		// (and before the candidate LIMIT): the chunk's document must
+		// match it.
+		a := &whereArgs{args: args}
+		cond, err := metadataWhere(q.Filter, "d.metadata", a)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: search lexical: %w", record.Invalid("filter", err.Error()))
+		}
+		args = a.args
+		where += " AND EXISTS (SELECT 1 FROM @.documents d WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id AND " + cond + ")"
 	}
 	// K = k1·(1 − b + b·len/avglen), once per chunk; a term adds
 	// idf·(k1+1)·(1 − K/(f + K)), which is idf·f·(k1+1)/(f + K) with f

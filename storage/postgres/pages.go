@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,8 +16,8 @@ import (
 
 // Paged lists: keyset pages on the indexes users_created,
 // api_tokens_created, bots_created, sources_created, sources_bot,
-// documents_source_key_c and jobs_tenant_created (the last two from
-// migration 0004).
+// jobs_tenant_created (migration 0004), documents_tenant_source_key and
+// documents_bot_source_key (migration 0006).
 
 // pageQuery is one paged query: the rows of query (a SELECT … WHERE …
 // with len(args) parameters) past the cursor's key, in order, at most
@@ -111,16 +112,61 @@ func (s *Store) ListSourcesPage(ctx context.Context, tenantID, botID string, p s
 }
 
 // ListDocumentsPage is one page of ListDocuments (keys compare byte-wise,
-// COLLATE "C", as in ListDocuments).
+// COLLATE "C", as in ListDocuments): a range scan of
+// documents_tenant_source_key.
 func (s *Store) ListDocumentsPage(ctx context.Context, tenantID, sourceID string, p storage.Page) ([]record.Document, string, error) {
 	return runPage(ctx, s, tenantID, p, pageQuery[record.Document]{
 		op: "list documents", kind: "documents", scan: scanDoc,
-		query: `SELECT ` + docCols + ` FROM @.documents WHERE tenant_id = $1 AND source_id = $2`, args: []any{tenantID, sourceID},
+		query: `SELECT ` + docCols + ` FROM @.documents WHERE tenant_id = $1 AND source_id COLLATE "C" = $2`, args: []any{tenantID, sourceID},
 		after: func(k *pagecursor.Key, n int) (string, []any) {
 			return `key COLLATE "C" > ` + param(n), []any{k.S}
 		},
 		order: `key COLLATE "C"`,
 		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.Key} },
+	})
+}
+
+// QueryDocumentsPage is one page of the tenant's documents q selects,
+// ordered by SourceID then Key (both byte-wise, COLLATE "C"): a range scan
+// of documents_tenant_source_key (tenant, or tenant and source) or
+// documents_bot_source_key (tenant and bot), from migration 0006.
+// q.Filter is compiled to SQL over the metadata (see filter.go); an
+// invalid one wraps record.ErrInvalidInput naming "filter".
+func (s *Store) QueryDocumentsPage(ctx context.Context, q storage.DocumentQuery, p storage.Page) ([]record.Document, string, error) {
+	const op = "query documents"
+	if err := begin(ctx, op, q.TenantID); err != nil {
+		return nil, "", err
+	}
+	if err := q.Filter.Validate("filter"); err != nil {
+		return nil, "", fmt.Errorf("postgres: %s: %w", op, err)
+	}
+	a := &whereArgs{args: []any{q.TenantID}}
+	query := `SELECT ` + docCols + ` FROM @.documents d WHERE d.tenant_id = $1`
+	if q.BotID != "" {
+		query += ` AND d.bot_id = ` + a.add(q.BotID)
+	}
+	if q.SourceID != "" {
+		// COLLATE "C", the index column's collation, or the equality
+		// would not be an index condition.
+		query += ` AND d.source_id COLLATE "C" = ` + a.add(q.SourceID)
+	}
+	if !q.Filter.IsZero() {
+		cond, err := metadataWhere(q.Filter, "d.metadata", a)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: %s: %w", op, record.Invalid("filter", err.Error()))
+		}
+		query += ` AND ` + cond
+	}
+	return runPage(ctx, s, q.TenantID, p, pageQuery[record.Document]{
+		op: op, kind: "document_query", scan: scanDoc, query: query, args: a.args,
+		after: func(k *pagecursor.Key, n int) (string, []any) {
+			// Stored IDs hold no NUL (PostgreSQL text cannot), so it
+			// separates the source from the key.
+			src, key, _ := strings.Cut(k.S, "\x00")
+			return `(d.source_id COLLATE "C", d.key COLLATE "C") > (` + param(n) + `, ` + param(n+1) + `)`, []any{src, key}
+		},
+		order: `d.source_id COLLATE "C", d.key COLLATE "C"`,
+		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.SourceID + "\x00" + d.Key} },
 	})
 }
 

@@ -80,6 +80,27 @@
 // the ranking with storage/sqlite's on the labeled set, docs/PERFORMANCE.md
 // the latency.
 //
+// # Documents and metadata filters
+//
+// A document's metadata is a jsonb column with a GIN index
+// (jsonb_path_ops). A metadata filter (package filter), in
+// QueryDocumentsPage and in LexicalQuery.Filter, is compiled to SQL with
+// every value a bound parameter, and holds exactly where filter.Match
+// does: Eq and In become jsonb containment, which the GIN index answers;
+// ranges and Exists are jsonpath conditions with the bounds as variables.
+// SearchLexical applies the filter to the candidate chunks before they are
+// scored. QueryDocumentsPage pages in source then key order, each page one
+// range scan of an index on (tenant, source, key) or (tenant, bot, source,
+// key); GetDocumentByKey is one probe of the unique (source, key) index.
+//
+// # Erasing a tenant
+//
+// DeleteTenant removes the tenant's API tokens, users and jobs first, then
+// its documents and conversations in batches of their own transactions,
+// and the tenant row (with what is left, by cascade) and its BM25
+// statistics last. An interrupted erase leaves a tenant no one can sign
+// in to, and DeleteTenant again finishes it.
+//
 // # Jobs
 //
 // ClaimJob is one UPDATE of the row picked by SELECT … FOR UPDATE SKIP
@@ -182,6 +203,7 @@ type Store struct {
 	langs    *sync.Map // language name -> bool (exists in pg_ts_config)
 	bm25     BM25
 	writes   *atomic.Int64 // chunk writes outside a transaction (see wrote)
+	erase    eraseTuning   // DeleteTenant's batches (tests only)
 }
 
 var langRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
