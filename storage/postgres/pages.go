@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -157,16 +156,19 @@ func (s *Store) QueryDocumentsPage(ctx context.Context, q storage.DocumentQuery,
 		}
 		query += ` AND ` + cond
 	}
+	// A cursor is bound to its query: another query's is refused.
+	fj, err := q.Filter.MarshalJSON()
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: %s: %w", op, record.Invalid("filter", err.Error()))
+	}
 	return runPage(ctx, s, q.TenantID, p, pageQuery[record.Document]{
-		op: op, kind: "document_query", scan: scanDoc, query: query, args: a.args,
+		op: op, kind: pagecursor.Bound("documents-query", q.BotID, q.SourceID, string(fj)), scan: scanDoc,
+		query: query, args: a.args,
 		after: func(k *pagecursor.Key, n int) (string, []any) {
-			// Stored IDs hold no NUL (PostgreSQL text cannot), so it
-			// separates the source from the key.
-			src, key, _ := strings.Cut(k.S, "\x00")
-			return `(d.source_id COLLATE "C", d.key COLLATE "C") > (` + param(n) + `, ` + param(n+1) + `)`, []any{src, key}
+			return `(d.source_id COLLATE "C", d.key COLLATE "C") > (` + param(n) + `, ` + param(n+1) + `)`, []any{k.S, k.S2}
 		},
 		order: `d.source_id COLLATE "C", d.key COLLATE "C"`,
-		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.SourceID + "\x00" + d.Key} },
+		key:   func(d record.Document) pagecursor.Key { return pagecursor.Key{S: d.SourceID, S2: d.Key} },
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,23 +29,12 @@ func pool(t *testing.T, maxConns int32) (*pgxpool.Pool, string) {
 func TestConformance(t *testing.T) {
 	p, url := pool(t, 10)
 	storagetest.Run(t, func(t *testing.T) storage.Storage {
-		if pendingIssue10[strings.TrimPrefix(t.Name(), "TestConformance/")] {
-			t.Skip("TODO(issue10) postgres: the adapter does not implement this area yet")
-		}
 		s, err := postgres.New(t.Context(), p, postgres.WithSchema(testsvc.Schema(t, url)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	})
-}
-
-// pendingIssue10 are the conformance areas of issue 10 the adapter does not
-// pass yet. TODO(issue10) postgres: its owner deletes this with the
-// adapter's implementation.
-var pendingIssue10 = map[string]bool{
-	"DocumentMetadata": true, "GetDocumentByKey": true, "QueryDocumentsPage": true, "LexicalFilter": true,
-	"UpdateTenant": true, "DeleteTenant": true, "JobPayload": true,
 }
 
 // TestConcurrentMigrations: 8 processes' worth of pools call New on the
