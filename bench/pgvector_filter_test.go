@@ -50,19 +50,31 @@ var pgvFilters = []struct {
 // store's default path choice ("auto": exact when at most ExactThreshold
 // rows match, else HNSW with iterative scans; "auto-uncached": each
 // search with a filter it has not counted yet, so it pays the count that
-// chooses the path) and forced through the HNSW
-// index ("index", ef_search 100; "index-ef400"). recall@10 compares with exact results
+// chooses the path) and forced through the HNSW index ("index", with the
+// default FilterEfSearch 400; "index-fef200" and "index-fef100" with
+// shorter candidate lists). recall@10 compares with exact results
 // computed in Go with filter.Match; "matching" is the number of the
 // tenant's rows the filter keeps.
 func BenchmarkPGVectorMetadataFilter(b *testing.B) {
 	for _, n := range pgvSizes() {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			auto, idx, idx400, vecs, tenants := pgvLoad(b, n)
+			open, vecs, tenants := pgvLoadTable(b, n)
 			r := rand.New(rand.NewPCG(9, 10))
 			queries := make([][]float32, 16)
 			for i := range queries {
 				queries[i] = make([]float32, pgvDims)
 				pgvVector(r, queries[i])
+			}
+			paths := []struct {
+				name     string
+				st       *pgvector.Store
+				uncached bool
+			}{
+				{"auto", open(pgvector.Options{}), false},
+				{"auto-uncached", open(pgvector.Options{}), true},
+				{"index", open(pgvector.Options{ExactThreshold: -1}), false},
+				{"index-fef200", open(pgvector.Options{ExactThreshold: -1, FilterEfSearch: 200}), false},
+				{"index-fef100", open(pgvector.Options{ExactThreshold: -1, FilterEfSearch: 100}), false},
 			}
 			for _, fc := range pgvFilters {
 				want := make([]map[string]bool, len(queries))
@@ -75,11 +87,7 @@ func BenchmarkPGVectorMetadataFilter(b *testing.B) {
 				for qi, q := range queries {
 					want[qi] = pgvExactTopMeta(q, vecs, tenants, "big", fc.f)
 				}
-				for _, path := range []struct {
-					name     string
-					st       *pgvector.Store
-					uncached bool
-				}{{"auto", auto, false}, {"auto-uncached", auto, true}, {"index", idx, false}, {"index-ef400", idx400, false}} {
+				for _, path := range paths {
 					b.Run(fmt.Sprintf("filter=%s/path=%s", fc.name, path.name), func(b *testing.B) {
 						ctx := context.Background()
 						hits, total, qi := 0, 0, 0

@@ -217,12 +217,23 @@ func pgvVector(r *rand.Rand, v []float32) {
 	}
 }
 
-// pgvLoad fills a fresh store with n unit vectors the way a bulk import
-// would: the HNSW index is dropped, rows are upserted in batches of 1000,
-// and the index is built again with maintenance_work_mem 512MB (CREATE
-// INDEX on loaded rows is much faster than inserting into the graph row by
-// row).
+// pgvLoad fills a fresh table with n vectors (pgvLoadTable) and returns
+// three stores on it: the default one, one that always uses the index and
+// one with EfSearch 400.
 func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, *pgvector.Store, [][]float32, []string) {
+	b.Helper()
+	open, vecs, tenants := pgvLoadTable(b, n)
+	return open(pgvector.Options{}), open(pgvector.Options{ExactThreshold: -1}),
+		open(pgvector.Options{ExactThreshold: -1, EfSearch: 400}), vecs, tenants
+}
+
+// pgvLoadTable fills a fresh store with n unit vectors the way a bulk
+// import would: the HNSW index is dropped, rows are upserted in batches of
+// 1000, and the index is built again with maintenance_work_mem 512MB
+// (CREATE INDEX on loaded rows is much faster than inserting into the
+// graph row by row). open returns a Store on that table with the given
+// options (Schema is set).
+func pgvLoadTable(b *testing.B, n int) (open func(pgvector.Options) *pgvector.Store, vecs [][]float32, tenants []string) {
 	b.Helper()
 	url := testsvc.PGVectorURL(b)
 	ctx := context.Background()
@@ -242,8 +253,8 @@ func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, *pgvector.S
 		b.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(42, uint64(n)))
-	vecs := make([][]float32, n)
-	tenants := make([]string, n)
+	vecs = make([][]float32, n)
+	tenants = make([]string, n)
 	start := time.Now()
 	for i := 0; i < n; i += 1000 {
 		recs := make([]vectorstore.Record, 0, 1000)
@@ -278,23 +289,18 @@ func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, *pgvector.S
 	}
 	b.Logf("pgvector %d x %d: rows loaded in %v (%.0f rows/s without index), HNSW built in %v (pgvector %s)",
 		n, pgvDims, loaded.Round(time.Millisecond), float64(n)/loaded.Seconds(), time.Since(start).Round(time.Millisecond), st.Version())
-	// A second store on the same table that always uses the index.
-	idx, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema, ExactThreshold: -1})
-	if err != nil {
-		b.Fatal(err)
+	open = func(o pgvector.Options) *pgvector.Store {
+		o.Schema = schema
+		s, err := pgvector.New(ctx, pool, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Init(ctx, vectorstore.Space{Model: model, Dims: pgvDims}); err != nil {
+			b.Fatal(err)
+		}
+		return s
 	}
-	if err := idx.Init(ctx, vectorstore.Space{Model: model, Dims: pgvDims}); err != nil {
-		b.Fatal(err)
-	}
-	// And one with a longer candidate list.
-	idx400, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema, ExactThreshold: -1, EfSearch: 400})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := idx400.Init(ctx, vectorstore.Space{Model: model, Dims: pgvDims}); err != nil {
-		b.Fatal(err)
-	}
-	return st, idx, idx400, vecs, tenants
+	return open, vecs, tenants
 }
 
 // BenchmarkPGVectorSearch measures filtered top-10 search latency for a

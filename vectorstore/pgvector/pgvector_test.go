@@ -75,6 +75,7 @@ func TestOptionsValidated(t *testing.T) {
 		{M: 1},
 		{M: 16, EfConstruction: 8},
 		{EfSearch: 5000},
+		{FilterEfSearch: 1001},
 		{ExactThreshold: -2},
 		{MaintenanceWorkMem: "lots"},
 	} {
