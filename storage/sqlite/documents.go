@@ -641,7 +641,10 @@ var filterCandidates = 256
 // the number of matches in all.
 func lexicalSQL(q storage.LexicalQuery, match string, limit, candidates int) (string, []any) {
 	// FTS5 finds and ranks the rows of the query's scope; the join checks
-	// the tenant, bot and sources again on the chunks themselves.
+	// the tenant, bot and sources again on the chunks themselves. CROSS
+	// JOIN keeps the matches the outer loop: SQLite would otherwise scan
+	// the bot's chunks (chunks_tenant) and probe the matches, a cost that
+	// grows with the bot's size whatever the words.
 	// Both FTS5 tables (chunks of English bots, stemmed, and of the
 	// others, not; a chunk is in one of them) are read.
 	query := `SELECT c.id, m.score
@@ -649,7 +652,7 @@ func lexicalSQL(q storage.LexicalQuery, match string, limit, candidates int) (st
 			UNION ALL
 			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?
 			ORDER BY score DESC, rowid LIMIT ?) AS m
-		JOIN chunks c ON c.seq = m.rowid
+		CROSS JOIN chunks c ON c.seq = m.rowid
 		WHERE c.tenant_id = ?`
 	args := []any{match, match, limit, q.TenantID}
 	if !q.Filter.IsZero() {
