@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/minirag/minirag/chunk"
 	"github.com/minirag/minirag/embed"
@@ -26,6 +27,10 @@ type ingestRuntime struct {
 	chunkOnce sync.Once
 	text, md  chunk.Chunker
 	chunkErr  error
+
+	// ready is space once vecReady, for readers that must not wait for
+	// an Init in progress (the minirag.vectorstore.records gauge).
+	ready atomic.Pointer[vectorstore.Space]
 }
 
 // chunkers returns the chunker of plain text and of markdown.
@@ -87,6 +92,7 @@ func (c *Client) ensureIndex(ctx context.Context) error {
 	}
 	r.space = space
 	r.vecReady = true
+	r.ready.Store(&space)
 	return nil
 }
 

@@ -198,6 +198,11 @@ type Client struct {
 	marker            string
 	keepMarker        bool
 	lastOpenReconcile *ReconcileReport
+
+	// rawVec is Config.VectorStore itself; unregisterGauges removes the
+	// observable gauges (telemetry.go).
+	rawVec           vectorstore.VectorStore
+	unregisterGauges func() error
 }
 
 // New validates cfg and returns a Client. Errors name the bad field, never
@@ -219,6 +224,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.VectorStore != nil {
 		c.vec = telemetry.WrapVectorStore(cfg.VectorStore, tel)
+		c.rawVec = cfg.VectorStore
 	}
 	if cfg.Embedder != nil {
 		c.emb = telemetry.WrapEmbedder(cfg.Embedder, tel)
@@ -261,6 +267,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.jwt = j
+	c.unregisterGauges = c.registerGauges() // telemetry.go
 	return c, nil
 }
 
@@ -312,6 +319,9 @@ func (c *Client) Storage() storage.Storage { return c.rawStore }
 // OpenMarkerFile, so that the next Open does not reconcile.
 func (c *Client) Close() error {
 	var errs []error
+	if c.unregisterGauges != nil {
+		_ = c.unregisterGauges() // an SDK already shut down refuses; nothing to undo
+	}
 	if c.vec != nil {
 		if err := c.vec.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("minirag: close vector store: %w", err))

@@ -2,6 +2,7 @@ package minirag
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"time"
 
@@ -9,6 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/minirag/minirag/internal/telemetry"
+	"github.com/minirag/minirag/storage"
+	"github.com/minirag/minirag/vectorstore"
 )
 
 // Tracing and metrics (see Config.TracerProvider and docs/OBSERVABILITY.md).
@@ -22,6 +25,40 @@ import (
 // token) under it, and storage.*, vectorstore.*, embed and chat spans at
 // the adapter boundary. HTTP calls of embed/openai and llm/openai are
 // client spans under those.
+
+// registerGauges registers the queue-depth and vector-store-size gauges
+// (minirag.jobs, minirag.vectorstore.records) on the optional counting
+// capabilities of Config.Storage (storage.JobCounter) and
+// Config.VectorStore (vectorstore.Counter), called on the adapters
+// themselves so that a collection makes no spans. The store size is
+// observed once the index's space is known (after Open, or the first
+// ingestion or search).
+func (c *Client) registerGauges() func() error {
+	jobs := func(ctx context.Context) (int, int, bool, error) {
+		jc, ok := c.rawStore.(storage.JobCounter)
+		if !ok {
+			return 0, 0, false, nil
+		}
+		q, r, err := jc.CountJobs(ctx)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("minirag: jobs gauge: %w", err)
+		}
+		return q, r, true, nil
+	}
+	records := func(ctx context.Context) (int64, string, int, bool, error) {
+		vc, ok := c.rawVec.(vectorstore.Counter)
+		space := c.rt.ready.Load()
+		if !ok || space == nil {
+			return 0, "", 0, false, nil
+		}
+		n, err := vc.CountRecords(ctx)
+		if err != nil {
+			return 0, "", 0, false, fmt.Errorf("minirag: vector store records gauge: %w", err)
+		}
+		return n, space.Model, space.Dims, true, nil
+	}
+	return c.tel.RegisterGauges(jobs, records)
+}
 
 // tracedIngest is ingest in a minirag.Ingest span, recording the
 // ingestion metrics.

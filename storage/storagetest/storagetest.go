@@ -43,7 +43,8 @@
 // Optional capabilities are checked when the store offers them and their
 // subtests skipped otherwise: storage.DocumentBatcher (PutDocuments: the
 // same results as PutDocument one by one, all or nothing, errors that name
-// the failing item, batches larger than one statement, use inside InTx).
+// the failing item, batches larger than one statement, use inside InTx); storage.JobCounter (CountJobs: queued and running jobs of
+// every tenant).
 //
 // The suite uses only the standard library's testing package. Times are
 // compared after truncation to microseconds and must come back in UTC.
@@ -116,6 +117,7 @@ var areas = []struct {
 	{"LanguagePerBot", testLanguagePerBot},
 	{"Jobs", testJobs},
 	{"JobLeases", testJobLeases},
+	{"JobCounter", testJobCounter},
 	{"ConcurrentClaims", testConcurrentClaims},
 	{"InTx", testInTx},
 	{"ParallelWriters", testParallelWriters},

@@ -29,6 +29,12 @@
 // vectorstore.ErrDimensionMismatch. A memory-only store leaves Reopen nil and
 // those subtests are skipped (reported with t.Skip, never as passed).
 //
+// # Optional capability: counting
+//
+// A store implementing vectorstore.Counter has CountRecords checked (every
+// tenant's records, replacements counted once, deletes subtracted,
+// ErrNotInitialized before Init); the subtest is skipped otherwise.
+//
 // # Contract checked
 //
 //   - Init validates the Space (empty Model or Dims <= 0 wraps
@@ -152,6 +158,7 @@ func RunOptions(t *testing.T, newStore func(t *testing.T) vectorstore.VectorStor
 		{"DeleteByIDs", s.testDeleteByIDs},
 		{"DeleteByIDsReopen", s.testDeleteByIDsReopen},
 		{"SearchByIDs", s.testSearchByIDs},
+		{"Counter", s.testCounter},
 		{"ReopenKeepsData", s.testReopen},
 		{"ReopenOtherDims", s.testReopenOtherDims},
 		{"Close", s.testClose},
