@@ -7,7 +7,11 @@ import (
 	"maps"
 	"slices"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/minirag/minirag/internal/id"
+	"github.com/minirag/minirag/internal/telemetry"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
@@ -49,7 +53,7 @@ func (s writeStage) run(ctx context.Context) {
 	go func() {
 		defer close(finished)
 		for g := range upserted {
-			s.finish(ctx, g)
+			s.finish(g)
 		}
 	}()
 	defer func() {
@@ -71,13 +75,20 @@ func (s writeStage) run(ctx context.Context) {
 				break fill
 			}
 		}
+		// The group's ingest.batch span (under minirag.Ingest) holds its
+		// three phases' adapter spans; finish ends it.
+		bctx, sp := s.r.c.stage(ctx, "ingest.batch")
 		todo, relabel := toWrite(group, docChanged), toWrite(group, docMetadata)
+		if sp.IsRecording() {
+			sp.SetAttributes(telemetry.KeyCount.Int(len(group)), attribute.Int("minirag.ingest.batch.changed", len(todo)),
+				attribute.Int("minirag.ingest.batch.relabeled", len(relabel)))
+		}
 		var err error
 		if len(todo) > 0 {
-			err = s.upsertVectors(ctx, todo)
+			err = s.upsertVectors(bctx, todo)
 		}
-		s.setMetadata(ctx, relabel)
-		upserted <- upsertedGroup{group: group, todo: todo, relabel: relabel, err: err}
+		s.setMetadata(bctx, relabel)
+		upserted <- upsertedGroup{ctx: bctx, span: sp, group: group, todo: todo, relabel: relabel, err: err}
 	}
 }
 
@@ -85,6 +96,10 @@ func (s writeStage) run(ctx context.Context) {
 // write (new text), relabel those whose metadata only changed, err phase
 // 1's failure of todo.
 type upsertedGroup struct {
+	// ctx is the run's context in the group's ingest.batch span, which
+	// finish ends.
+	ctx                  context.Context
+	span                 trace.Span
 	group, todo, relabel []*docWork
 	err                  error
 }
@@ -99,7 +114,9 @@ type upsertedGroup struct {
 // delete. A stop between 1 and 2 leaves vectors with the new metadata
 // and Storage with the old: search checks each result's metadata in
 // Storage (hydrate), and the next write of the document converges.
-func (s writeStage) finish(ctx context.Context, g upsertedGroup) {
+func (s writeStage) finish(g upsertedGroup) {
+	defer endBatchSpan(g.span, g.group)
+	ctx := g.ctx
 	if g.err != nil {
 		for _, w := range g.todo {
 			w.fail(g.err)

@@ -16,8 +16,9 @@ import (
 
 // Tracing and metrics (see Config.TracerProvider and docs/OBSERVABILITY.md).
 //
-// Spans: minirag.Ingest (per ingestion; embed, vectorstore.Upsert and
-// storage.PutDocuments spans per document batch under it), minirag.Job
+// Spans: minirag.Ingest (per ingestion; an embed span per embedding batch
+// and an ingest.batch span per group of documents written, with its
+// vectorstore.Upsert and storage.PutDocuments spans, under it), minirag.Job
 // (one per job a Worker runs, with minirag.Ingest under it),
 // minirag.Search with search.dense, search.lexical, search.fuse and
 // search.load under it, minirag.Ask with minirag.Search (the retrieval),
@@ -138,6 +139,21 @@ func (h *TenantHandle) searchTraced(ctx context.Context, req SearchRequest, load
 	}
 	telemetry.End(sp, err)
 	return res, err
+}
+
+// endBatchSpan ends the ingest.batch span of a written group with the
+// number of its documents that failed.
+func endBatchSpan(sp trace.Span, group []*docWork) {
+	if sp.IsRecording() {
+		failed := 0
+		for _, w := range group {
+			if w.state == docFailed {
+				failed++
+			}
+		}
+		sp.SetAttributes(attribute.Int("minirag.ingest.batch.failed", failed))
+	}
+	sp.End()
 }
 
 // stage starts the span of a stage of a search or an ask.
