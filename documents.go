@@ -133,7 +133,8 @@ func (h *TenantHandle) DeleteDocument(ctx context.Context, documentID string) er
 
 // deleteDocumentVectors deletes, after Storage deleted their documents,
 // the vectors of the chunks with these IDs, then those f selects (the
-// documents' IDs: vectors an interrupted earlier delete left). Best
+// documents' IDs, when f.DocumentIDs is not empty: vectors an
+// interrupted earlier delete left). Best
 // effort: a failure is logged and left to Reconcile (searches drop
 // vectors without a chunk meanwhile).
 func (c *Client) deleteDocumentVectors(ctx context.Context, tenantID string, chunkIDs []string, f vectorstore.Filter) {
@@ -143,7 +144,9 @@ func (c *Client) deleteDocumentVectors(ctx context.Context, tenantID string, chu
 	err := c.ensureIndex(ctx)
 	if err == nil {
 		c.dropVectors(ctx, tenantID, chunkIDs, "deleted documents")
-		err = c.vec.Delete(ctx, f)
+		if len(f.DocumentIDs) > 0 { // an empty list would not narrow
+			err = c.vec.Delete(ctx, f)
+		}
 	}
 	if err != nil {
 		c.log.LogAttrs(ctx, slogWarn, "documents deleted; their vectors are left for Reconcile", attrTenant(tenantID), attrErr(err))

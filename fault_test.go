@@ -280,9 +280,13 @@ var faultOps = []faultOp{
 
 // runFaultOps runs every operation under every fault and returns how many
 // faults were injected.
-func runFaultOps(t *testing.T, s *faultStack) int {
+func runFaultOps(t *testing.T, s *faultStack) int { return runFaultOpList(t, s, faultOps) }
+
+// runFaultOpList runs each of ops under every fault and returns how many
+// faults were injected.
+func runFaultOpList(t *testing.T, s *faultStack, ops []faultOp) int {
 	injected := 0
-	for _, op := range faultOps {
+	for _, op := range ops {
 		for _, after := range []bool{false, true} {
 			for n := 1; ; n++ {
 				require.Less(t, n, 500, "%s: the operation keeps making calls", op.name)

@@ -478,12 +478,15 @@ func (h *TenantHandle) DeleteDocuments(ctx context.Context, sourceID string, key
 		}
 	}
 	var res DeleteDocumentsResult
-	var chunkIDs []string
+	// chunkIDs are the chunks Storage deleted; gone the IDs of documents
+	// Storage no longer has (deleted now, or not found), whose vectors
+	// are deleted too: a retry after a stop between Storage and the
+	// vectors deletes those left. Never the IDs of documents whose
+	// delete failed: their chunks still need them.
+	var chunkIDs, gone []string
 	dChunks := 0
 	defer func() {
-		// Also the vectors under the keys' document IDs: a retry after a
-		// stop between Storage and the vectors deletes those left.
-		h.c.deleteDocumentVectors(ctx, tenantID, chunkIDs, vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{sourceID}, DocumentIDs: ids})
+		h.c.deleteDocumentVectors(ctx, tenantID, chunkIDs, vectorstore.Filter{TenantID: tenantID, SourceIDs: []string{sourceID}, DocumentIDs: gone})
 	}()
 	for _, k := range keys {
 		d, ok := byKey[k]
@@ -494,6 +497,7 @@ func (h *TenantHandle) DeleteDocuments(ctx context.Context, sourceID string, key
 			switch {
 			case errors.Is(err, ErrNotFound):
 				res.NotFound = append(res.NotFound, k)
+				gone = append(gone, documentID(tenantID, sourceID, k))
 				continue
 			case err != nil:
 				return res, fmt.Errorf("minirag: delete documents: %w", err)
@@ -504,6 +508,7 @@ func (h *TenantHandle) DeleteDocuments(ctx context.Context, sourceID string, key
 			h.c.recordPush(ctx, src, -res.Deleted, dChunks, nil, 0, false)
 			return res, fmt.Errorf("minirag: delete documents: %w", err)
 		}
+		gone = append(gone, d.ID)
 		if !found {
 			res.NotFound = append(res.NotFound, k)
 			continue
