@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minirag/minirag/filter"
+	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/vectorstore"
 	"github.com/minirag/minirag/vectorstore/local"
 	"github.com/philippgille/chromem-go"
@@ -69,6 +71,25 @@ func coldRecords(flat []float32, n int) []vectorstore.Record {
 	}
 	return recs
 }
+
+// coldMetadata gives every document of recs (20 chunks each) metadata:
+// cat = document % 100 (so coldFilter keeps 1% of the rows), a year, a
+// language, tags and a title, about 150 bytes of JSON.
+func coldMetadata(recs []vectorstore.Record) {
+	var md record.Metadata
+	for i := range recs {
+		if d := i / 20; i%20 == 0 {
+			md = record.Metadata{"cat": float64(d % 100), "year": float64(2000 + d%50),
+				"lang": []string{"en", "fr", "de", "es"}[d%4], "tags": []any{"t" + strconv.Itoa(d%7), "t" + strconv.Itoa(d%11)},
+				"title": "Document number " + strconv.Itoa(d) + " of the benchmark"}
+		}
+		recs[i].Metadata = md
+	}
+}
+
+// coldFilter is the metadata filter of the "float32-metadata" reopen: 1%
+// of the rows.
+var coldFilter = filter.Eq("cat", 7)
 
 // childResult is what a child process reports (milliseconds, megabytes).
 type childResult struct {
@@ -132,9 +153,13 @@ func runChild(op string) error {
 			return fmt.Errorf("Len = %d, want %d", s.Len("tenant"), n)
 		}
 		var times []float64
+		f := vectorstore.Filter{TenantID: "tenant"}
+		if os.Getenv("MINIRAG_BENCH_META") == "1" {
+			f.Metadata = coldFilter
+		}
 		for i := range 21 {
 			t := time.Now()
-			ms_, err := s.Search(ctx, vectorstore.Query{Vector: queries[i%len(queries)], TopK: vsTopK, Filter: vectorstore.Filter{TenantID: "tenant"}})
+			ms_, err := s.Search(ctx, vectorstore.Query{Vector: queries[i%len(queries)], TopK: vsTopK, Filter: f})
 			if err != nil || len(ms_) != vsTopK {
 				return fmt.Errorf("search: %d matches, %v", len(ms_), err)
 			}
@@ -236,6 +261,8 @@ func coldFolder(b *testing.B, quant string) string {
 	b.Helper()
 	n := coldSize()
 	key := fmt.Sprint(quant, n)
+	meta := strings.HasSuffix(quant, "-metadata")
+	quant = strings.TrimSuffix(quant, "-metadata")
 	if dir, ok := coldFolders.Load(key); ok {
 		return dir.(string)
 	}
@@ -249,6 +276,9 @@ func coldFolder(b *testing.B, quant string) string {
 	}
 	flat, _ := coldData(n)
 	recs := coldRecords(flat, n)
+	if meta {
+		coldMetadata(recs)
+	}
 	ctx := context.Background()
 	s, err := local.Open(dir, local.WithSync(false), local.WithCompactionThreshold(0), local.WithQuantization(q))
 	if err == nil {
@@ -290,15 +320,21 @@ func medianOf(x []float64) float64 {
 // BenchmarkColdReopenLocal reopens a folder of coldSize() vectors (a
 // compacted snapshot, no log) in a new process per iteration and reports
 // the child's Open+Init time, its first search, the median of the next 20,
-// and its resident memory: Float32 (the default) and Int8.
+// and its resident memory: Float32 (the default) and Int8, and Float32
+// with metadata on every record (documents of 20 chunks), whose searches
+// are filtered by metadata to 1% of the rows.
 func BenchmarkColdReopenLocal(b *testing.B) {
 	b.Logf("CPU: %s, %d cores; %d vectors × %d", cpuName(), runtime.NumCPU(), coldSize(), vsDims)
-	for _, quant := range []string{"float32", "int8"} {
+	for _, quant := range []string{"float32", "int8", "float32-metadata"} {
 		b.Run(quant, func(b *testing.B) {
 			dir := coldFolder(b, quant)
+			meta := "0"
+			if strings.HasSuffix(quant, "-metadata") {
+				meta = "1"
+			}
 			var open, cpu, first, search, rss []float64
 			for b.Loop() {
-				r := spawn(b, "reopen", "MINIRAG_BENCH_DIR="+dir, "MINIRAG_BENCH_QUANT="+quant, "MINIRAG_BENCH_N="+strconv.Itoa(coldSize()))
+				r := spawn(b, "reopen", "MINIRAG_BENCH_DIR="+dir, "MINIRAG_BENCH_QUANT="+strings.TrimSuffix(quant, "-metadata"), "MINIRAG_BENCH_META="+meta, "MINIRAG_BENCH_N="+strconv.Itoa(coldSize()))
 				open, first, search, rss = append(open, r.OpenMS), append(first, r.FirstSearchMS), append(search, r.SearchMS), append(rss, r.RSSMB)
 				cpu = append(cpu, r.CPUMS)
 			}
