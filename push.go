@@ -558,7 +558,7 @@ func (h *TenantHandle) EnqueueUpsertDocuments(ctx context.Context, sourceID stri
 	now := h.c.now()
 	j := Job{
 		ID: id.New(), TenantID: h.p.TenantID, SourceID: sourceID, Kind: JobKindUpsertDocuments, Status: JobQueued,
-		RunAt: now, CreatedAt: now, UpdatedAt: now, Payload: payload,
+		RunAt: now, CreatedAt: now, UpdatedAt: now, Payload: payload, TraceContext: traceParent(ctx), // telemetry.go
 	}
 	if err := h.c.store.EnqueueJob(ctx, j); err != nil {
 		return Job{}, fmt.Errorf("minirag: enqueue documents: %w", err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/minirag/minirag/internal/telemetry"
@@ -91,12 +92,40 @@ type jobOutcomeKey struct{}
 // processTraced.
 type jobOutcome struct{ err error }
 
+// traceParent is the W3C traceparent of ctx's span, stored with a job
+// (record.Job.TraceContext) so that the job's span links to the span
+// that enqueued it; "" when ctx has no valid span (no SDK installed).
+func traceParent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return ""
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
+}
+
+// enqueuerLinks is the link to the span that enqueued job, none when its
+// TraceContext is empty or not a valid traceparent.
+func enqueuerLinks(job Job) []trace.Link {
+	if job.TraceContext == "" {
+		return nil
+	}
+	ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": job.TraceContext})
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return nil
+	}
+	return []trace.Link{{SpanContext: sc}}
+}
+
 // processTraced is process in a minirag.Job span (a new trace: a job
-// outlives the request that queued it), recording the job metrics.
+// outlives the request that queued it, linked to the span that enqueued
+// it), recording the job metrics.
 func (w *Worker) processTraced(ctx context.Context, job Job) {
 	t := w.c.tel
 	start := time.Now()
-	ctx, sp := t.Start(ctx, "minirag.Job", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, sp := t.Start(ctx, "minirag.Job", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithLinks(enqueuerLinks(job)...))
 	if sp.IsRecording() {
 		sp.SetAttributes(telemetry.KeyJob.String(job.ID), telemetry.KeyTenant.String(job.TenantID),
 			telemetry.KeySource.String(job.SourceID), telemetry.KeyKind.String(job.Kind), telemetry.KeyAttempt.Int(job.Attempts))

@@ -239,6 +239,35 @@ func TestTraceOfIngestAndJobs(t *testing.T) {
 	under(t, tr.one(t, "vectorstore.Upsert"), batch)
 	require.NotEmpty(t, tr.byName["storage.EnqueueJob"])
 	noText(t, tr.spans, "Queued text about compaction")
+	assert.Empty(t, job.Links, "enqueued outside any span: no link")
+}
+
+// TestJobSpanLinksToEnqueuer enqueues an ingestion inside a span (as a
+// REST request's): the job stores its traceparent, and the Worker's
+// minirag.Job span, in a trace of its own, links to the enqueuing span.
+func TestJobSpanLinksToEnqueuer(t *testing.T) {
+	o := newOtelEnv(t, false, &fakeModel{reply: "x"})
+	src, err := o.h.CreateSource(o.ctx, SourceParams{BotID: o.bot.ID, Name: "linked", Type: SourceText, Config: loader.TextConfig{Content: "Linked text.", Title: "L"}})
+	require.NoError(t, err)
+	o.spans.Reset()
+	rctx, request := o.c.tel.Tracer().Start(o.ctx, "request")
+	queued, err := o.h.EnqueueIngest(rctx, src.ID)
+	require.NoError(t, err)
+	request.End()
+	stored, err := o.c.Storage().GetJob(o.ctx, queued.TenantID, queued.ID)
+	require.NoError(t, err)
+	rsc := request.SpanContext()
+	assert.Equal(t, "00-"+rsc.TraceID().String()+"-"+rsc.SpanID().String()+"-01", stored.TraceContext, "the stored traceparent")
+
+	w, err := o.c.NewWorker(WorkerConfig{ID: "w1"})
+	require.NoError(t, err)
+	require.NoError(t, w.Drain(o.ctx))
+	job := newTree(o.spans.GetSpans()).one(t, "minirag.Job")
+	assert.False(t, job.Parent.IsValid(), "a job starts its own trace")
+	assert.NotEqual(t, rsc.TraceID(), job.SpanContext.TraceID())
+	require.Len(t, job.Links, 1)
+	assert.Equal(t, rsc.TraceID(), job.Links[0].SpanContext.TraceID())
+	assert.Equal(t, rsc.SpanID(), job.Links[0].SpanContext.SpanID())
 }
 
 func TestMetricsInstruments(t *testing.T) {
@@ -283,27 +312,4 @@ func TestMetricsInstruments(t *testing.T) {
 		tokens[v.AsString()] += dp.Value
 	}
 	assert.Equal(t, map[string]int64{"input": 100, "output": 10}, tokens)
-}
-
-// BenchmarkSearchTracing measures a hybrid Search on the embedded stack
-// with no tracer provider installed (the global no-op: the cost of the
-// instrumentation when unused) and with an SDK recording every span.
-func BenchmarkSearchTracing(b *testing.B) {
-	for _, sdk := range []bool{false, true} {
-		b.Run(map[bool]string{false: "no-provider", true: "sdk-recording"}[sdk], func(b *testing.B) {
-			var tp trace.TracerProvider // nil: the global no-op
-			if sdk {
-				tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
-			}
-			o := newOtelEnvTB(b, tp, nil, false, &fakeModel{reply: "x"})
-			req := SearchRequest{BotID: o.bot.ID, Query: "retention of samples on disk"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := o.h.Search(o.ctx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }

@@ -118,7 +118,7 @@ func (h *TenantHandle) EnqueueIngestWithOptions(ctx context.Context, sourceID st
 		now := h.c.now()
 		j := Job{
 			ID: id.New(), TenantID: h.p.TenantID, SourceID: sourceID, Kind: kind, Status: JobQueued,
-			RunAt: now, CreatedAt: now, UpdatedAt: now,
+			RunAt: now, CreatedAt: now, UpdatedAt: now, TraceContext: traceParent(ctx), // telemetry.go
 		}
 		if err := tx.EnqueueJob(ctx, j); err != nil {
 			return err
