@@ -324,9 +324,10 @@ func TestAskQueryOverridesSearch(t *testing.T) {
 // come in the order Search gives with the same fusion.
 func TestAskFusion(t *testing.T) {
 	a := newAskEnv(t, &fakeModel{reply: "x"}, BotParams{Model: "m", Credentials: &Credentials{APIKey: "k"}})
-	// "its" matches the scraping paragraph only; "storage" none: fusions
+	// "targets" matches the scraping paragraph only, "storage" the title of
+	// another ("its" did, before stop words left English queries): fusions
 	// that weigh the lexical ranking differently order them differently.
-	const q = "How long does Prometheus keep its storage data?"
+	const q = "How long does Prometheus keep targets storage data?"
 	orders := map[Fusion][]string{}
 	for _, f := range []Fusion{"", FusionScores, FusionRRF} {
 		res, err := a.h.Search(a.ctx, SearchRequest{BotID: a.bot.ID, Query: q, TopK: 3, Fusion: f})

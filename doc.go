@@ -63,7 +63,7 @@
 // both fused (hybrid, the default mode), always within the handle's
 // tenant. How hybrid fuses depends on the embedder (see Fusion): over a
 // lexical embedder (embed/hashing, Open's default) it takes the weighted
-// mean of the two lists' normalized scores, lexical weighted 0.85 (chosen
+// mean of the two lists' normalized scores, lexical weighted 0.80 (chosen
 // on half of the labeled questions of package eval, checked on the other
 // half: docs/QUALITY.md); over any other embedder, reciprocal rank fusion.
 // SearchRequest.Fusion picks either explicitly.

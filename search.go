@@ -48,7 +48,7 @@ func (m SearchMode) Valid() bool {
 //     default, does; a wrapper must forward it) makes
 //     vectors of shared words and word fragments, a weaker copy of what the
 //     lexical index already ranks (no inverse document frequency): the
-//     default is FusionScores with weights dense 0.15, lexical 0.85, so
+//     default is FusionScores with weights dense 0.20, lexical 0.80, so
 //     that the dense ranking mostly reorders chunks that BM25 scores alike;
 //   - any other embedder (a semantic model): FusionRRF with k = DefaultRRFK
 //     and equal weights, the usual default when the two rankings make
@@ -85,9 +85,9 @@ func (f Fusion) Valid() bool { return f == "" || f == FusionScores || f == Fusio
 // the other half (docs/QUALITY.md).
 const (
 	// LexicalEmbedderDenseWeight is the default DenseWeight.
-	LexicalEmbedderDenseWeight = 0.15
+	LexicalEmbedderDenseWeight = 0.20
 	// LexicalEmbedderLexicalWeight is the default LexicalWeight.
-	LexicalEmbedderLexicalWeight = 0.85
+	LexicalEmbedderLexicalWeight = 0.80
 )
 
 // Search defaults and bounds.

@@ -174,7 +174,7 @@ func TestSearchHybridListError(t *testing.T) {
 }
 
 // Over the embedded stack's hashing embedder, hybrid search fuses
-// normalized scores (0 to 1), the lexical ranking weighted 0.85; Fusion
+// normalized scores (0 to 1), the lexical ranking weighted 0.80; Fusion
 // asks for reciprocal rank fusion instead.
 func ExampleTenantHandle_Search() {
 	ctx := context.Background()

@@ -654,7 +654,11 @@ func lexicalSQL(q storage.LexicalQuery, match string, limit, candidates int) (st
 			ORDER BY score DESC, rowid LIMIT ?) AS m
 		CROSS JOIN chunks c ON c.seq = m.rowid
 		WHERE c.tenant_id = ?`
-	args := []any{match, match, limit, q.TenantID}
+	// The chunks of English bots are searched without English stop words.
+	en := q
+	en.Text = withoutStopWords(q.Text, englishStopWords)
+	matchEN := ftsQuery(en)
+	args := []any{matchEN, match, limit, q.TenantID}
 	if !q.Filter.IsZero() {
 		// A metadata filter applies before the limit: every match is
 		// joined to its document, whose metadata must pass. CROSS JOIN
@@ -664,7 +668,7 @@ func lexicalSQL(q storage.LexicalQuery, match string, limit, candidates int) (st
 		matches := `SELECT rowid, -bm25(chunks_fts, 1.0, 0.5, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ?
 			UNION ALL
 			SELECT rowid, -bm25(chunks_fts_plain, 1.0, 0.5, 0.0) AS score FROM chunks_fts_plain WHERE chunks_fts_plain MATCH ?`
-		args = []any{match, match}
+		args = []any{matchEN, match}
 		cols := `c.id, m.score`
 		if candidates > 0 {
 			matches = `SELECT rowid, score, count(*) OVER () AS total FROM (` + matches + `) ORDER BY score DESC, rowid LIMIT ?`
