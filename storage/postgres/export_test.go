@@ -13,3 +13,10 @@ func (s *Store) SetEraseBatches(docs, chunks, conversations int, afterBatch func
 
 // SchemaName returns the schema the store was made with.
 func (s *Store) SchemaName() string { return s.schema }
+
+// SetLexicalFilterMode makes SearchLexical apply a metadata filter
+// adaptively ("adaptive"), candidate by candidate ("each") or as a join
+// ("join").
+func (s *Store) SetLexicalFilterMode(mode string) {
+	s.lexFilter = map[string]int{"adaptive": lexFilterAdaptive, "each": lexFilterEach, "join": lexFilterJoin}[mode]
+}

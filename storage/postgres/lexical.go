@@ -66,10 +66,24 @@ const (
 	// folds them when it finds more delta statements than this.
 	foldEvery   = 8
 	foldPending = 64
+	// filterPerCandidate: a candidate query with a metadata filter
+	// checks it candidate by candidate when the candidates (the chunks
+	// holding its terms) are at most this many, and lets the planner join
+	// with the documents the filter selects otherwise.
+	filterPerCandidate = 4000
 	// idfFloor is the IDF of a term in half the chunks or more, as in
 	// SQLite FTS5 (whose formula this is): such a term still matches, with
 	// next to no weight.
 	idfFloor = 1e-6
+)
+
+// How SearchLexical applies a metadata filter: adaptive (see
+// SearchLexical), or, for benchmarks comparing them, always candidate by
+// candidate or always as a join.
+const (
+	lexFilterAdaptive = iota
+	lexFilterEach
+	lexFilterJoin
 )
 
 // lexTerm is a query lexeme with its statistics in the query's scope.
@@ -102,8 +116,12 @@ type lexTerm struct {
 //
 // q.Filter (package filter) keeps only the chunks of documents whose
 // metadata match it, inside the candidate query, before scoring (see
-// filter.go for its SQL); the statistics stay those of the whole scope,
-// as FTS5's are under a WHERE clause. The pruning above stays exact: a
+// filter.go for its SQL): checked candidate by candidate (one probe of the
+// chunk's document) while the candidates are at most 4,000 and a round
+// finds enough matches, else as a join the planner chooses (from the GIN
+// index for Eq and In), which is cheaper for a filter selective next to
+// the candidates. The statistics stay those of the whole scope, as FTS5's
+// are under a WHERE clause. The pruning above stays exact: a
 // matching chunk left out holds only terms whose bound is below the k-th
 // score.
 func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]storage.LexicalMatch, error) {
@@ -149,8 +167,13 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 		sum += terms[e].df
 		e++
 	}
+	// A filter is checked candidate by candidate until a round finds
+	// fewer than limit matches: the filter is then selective next to the
+	// candidates, and the planner's join from the documents it selects
+	// (the GIN index for Eq and In) is the cheaper way.
+	filterEach := true
 	for {
-		out, err := s.lexScore(ctx, q, terms, e, n, avgLen, limit)
+		out, err := s.lexScore(ctx, q, terms, e, n, avgLen, limit, filterEach)
 		if err != nil {
 			return nil, err // translated by lexScore
 		}
@@ -171,6 +194,7 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 		}
 		// Fewer than limit matches: the next terms, up to four times the
 		// chunks read so far.
+		filterEach = false
 		budget := 4 * max(sum, candidateBudget)
 		sum += terms[e].df
 		e++
@@ -255,8 +279,9 @@ func tsqueryLexeme(l string) string {
 }
 
 // lexScore scores, by BM25 over all terms, the chunks of q's scope that
-// hold any of terms[:e], and returns the best limit.
-func (s *Store) lexScore(ctx context.Context, q storage.LexicalQuery, terms []lexTerm, e int, n int64, avgLen float64, limit int) ([]storage.LexicalMatch, error) {
+// hold any of terms[:e], and returns the best limit. filterEach allows
+// checking q.Filter candidate by candidate (see below).
+func (s *Store) lexScore(ctx context.Context, q storage.LexicalQuery, terms []lexTerm, e int, n int64, avgLen float64, limit int, filterEach bool) ([]storage.LexicalMatch, error) {
 	p := s.bm25
 	cand := make([]string, e)
 	for i := range cand {
@@ -282,7 +307,22 @@ func (s *Store) lexScore(ctx context.Context, q storage.LexicalQuery, terms []le
 			return nil, fmt.Errorf("postgres: search lexical: %w", record.Invalid("filter", err.Error()))
 		}
 		args = a.args
-		where += " AND EXISTS (SELECT 1 FROM @.documents d WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id AND " + cond + ")"
+		var cands int64
+		for _, t := range terms[:e] {
+			cands += t.df
+		}
+		if s.lexFilter == lexFilterEach || s.lexFilter == lexFilterAdaptive && cands <= filterPerCandidate && filterEach {
+			// Few candidates: the filter is checked on each one's
+			// document (a scalar subquery, which the planner cannot
+			// turn into a join): one probe of the documents' primary key
+			// per candidate. As a join, the planner reads every document
+			// the filter selects (a GIN bitmap, or all of them for a
+			// range), whatever the candidates: several times slower for
+			// a broad filter or a range (docs/PERFORMANCE.md).
+			where += " AND (SELECT " + cond + " FROM @.documents d WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id)"
+		} else {
+			where += " AND EXISTS (SELECT 1 FROM @.documents d WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id AND " + cond + ")"
+		}
 	}
 	// K = k1·(1 − b + b·len/avglen), once per chunk; a term adds
 	// idf·(k1+1)·(1 − K/(f + K)), which is idf·f·(k1+1)/(f + K) with f

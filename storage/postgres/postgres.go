@@ -204,6 +204,9 @@ type Store struct {
 	bm25     BM25
 	writes   *atomic.Int64 // chunk writes outside a transaction (see wrote)
 	erase    eraseTuning   // DeleteTenant's batches (tests only)
+	// lexFilter is how SearchLexical applies a metadata filter
+	// (lexFilterAdaptive; the others for benchmarks).
+	lexFilter int
 }
 
 var langRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
