@@ -40,9 +40,13 @@
 // Exists is a present key holding neither null nor only nulls, and Not
 // holds for a record without the field. It is part of the same statement
 // as the distance ORDER BY: on the HNSW path the iterative scan goes on
-// until TopK rows pass it, and a selective filter (at most ExactThreshold
-// matching rows) takes the exact path. Delete, List and SetMetadata apply
-// it too.
+// until TopK rows pass it (with Options.FilterEfSearch as
+// hnsw.ef_search), and a selective filter (at most ExactThreshold matching
+// rows) takes the exact path. The count that chooses the path evaluates
+// the filter row by row where the GIN index cannot serve it (ranges,
+// Exists, Not), up to ExactThreshold+1 matches: a new selective filter of
+// that kind reads all of a large tenant's rows once (the count is then
+// cached, see below). Delete, List and SetMetadata apply the filter too.
 //
 // # The vector extension
 //
@@ -210,7 +214,9 @@ type Options struct {
 	// list is mostly filtered out by a selective filter; a longer one keeps
 	// recall: at 10,000 vectors, filters keeping 6% and 10% of a tenant had
 	// recall@10 0.92 and 0.91 with 100, 0.92 and 1.00 with 200, 0.98 and
-	// 1.00 with 400 (docs/PERFORMANCE.md).
+	// 1.00 with 400; at 50,000 the 6% filter had 0.92 with 400 and 0.96
+	// with 1000 (docs/PERFORMANCE.md). Broad filters pay for a longer list
+	// without needing it.
 	FilterEfSearch int
 	// ExactThreshold is the number of rows matching a search's filter up to
 	// which the search is exact (no HNSW index). Default 2,000; -1 never
