@@ -95,6 +95,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 			return a.tenantCreate(ctx, r)
 		case "tenant list":
 			return a.tenantList(ctx, r)
+		case "tenant delete":
+			return a.tenantDelete(ctx, r)
 		case "token create":
 			return a.tokenCreate(ctx, r)
 		case "token revoke":

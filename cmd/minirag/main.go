@@ -18,6 +18,7 @@
 //	migrate                     create or upgrade the storage schema and the vector index
 //	check                       check the backends (storage, vector store, embedder[, --bot's model])
 //	tenant create|list          bootstrap a tenant (prints its owner's admin token once); list tenants
+//	tenant delete --yes         erase --tenant and all its data (Client.DeleteTenant; resumable)
 //	token create|revoke         create an API token (printed once); revoke one
 //	bot create|list             create a bot; list a tenant's bots
 //	source add|list             add a text, file or url source; list sources
@@ -102,6 +103,7 @@ commands:
   check [--bot ID --tenant T]  check the backends
   tenant create --name N --slug S --owner-email E [--owner-name N]
   tenant list
+  tenant delete --tenant T --yes
   token create --tenant T --name N [--scopes admin,query] [--bots ID,ID] [--expires 720h]
   token revoke --tenant T TOKEN_ID
   bot create --tenant T --name N [--model M --base-url U --api-key-env VAR] [--system-prompt P] [--extractive-fallback]

@@ -158,6 +158,18 @@ func TestSession(t *testing.T) {
 	s.run(0, "reconcile", "--tenant", "acme")
 	s.run(0, "check")
 	s.run(0, "--json", "bot", "list", "--tenant", "acme")
+	// A second tenant with indexed content, erased: refused without
+	// --yes, then deleted (Storage and vectors: the reconciliation after
+	// finds no vector left of it), then not found.
+	s.run(0, "tenant", "create", "--name", "Gone", "--slug", "gone", "--owner-email", "owner@gone.example")
+	goneBot := firstID(t, s.run(0, "bot", "create", "--tenant", "gone", "--name", "Tmp", "--extractive-fallback"))
+	goneSrc := firstID(t, s.run(0, "source", "add", "--tenant", "gone", "--bot", goneBot, "--name", "tmp", "--text", "Temporary text about recording rules."))
+	s.run(0, "ingest", "--tenant", "gone", goneSrc)
+	s.run(2, "tenant", "delete", "--tenant", "gone")
+	s.run(0, "tenant", "delete", "--tenant", "gone", "--yes")
+	s.run(4, "tenant", "delete", "--tenant", "gone", "--yes")
+	s.run(0, "tenant", "list")
+	s.run(0, "reconcile", "--dry-run")
 	s.run(2, "frobnicate")
 	s.run(2, "ingest", "--tenant", "acme")
 
