@@ -92,7 +92,7 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 		i++
 	}
 	for _, id := range ids[i:] {
-		r, ok := p.index[id]
+		r, ok := p.lookup(id)
 		if !ok {
 			continue
 		}
@@ -116,7 +116,7 @@ func (s *Store) List(ctx context.Context, f vectorstore.Filter, cursor string, l
 
 // sortedIDs returns p's record IDs sorted, from the cache when no record
 // was added since it was built. The result may list IDs deleted since:
-// callers look each up in p.index. Caller holds s.mu (read).
+// callers look each up in the index. Caller holds s.mu (read).
 func (s *Store) sortedIDs(tenant string, p *partition) []string {
 	if p.n < listCacheMin {
 		return p.sortedIDs()
@@ -191,7 +191,7 @@ func (s *Store) applyDeleteIDs(d *decoder) error {
 		return nil
 	}
 	for _, id := range ids {
-		r, ok := p.index[id]
+		r, ok := p.lookup(id)
 		if !ok {
 			continue
 		}
@@ -212,7 +212,7 @@ func (s *Store) searchIDs(p *partition, q []float32, k int, ids []string, c *com
 	rows := make([]int32, 0, min(len(ids), p.n))
 	seen := make(map[int32]struct{}, len(ids))
 	for _, id := range ids {
-		r, ok := p.index[id]
+		r, ok := p.lookup(id)
 		if !ok || !p.matchRow(c, int(r)) {
 			continue
 		}

@@ -212,7 +212,7 @@ func (s *Store) matchingIDs(p *partition, f vectorstore.Filter) []string {
 				continue
 			}
 			seen[id] = struct{}{}
-			if r, ok := p.index[id]; ok && p.matchRow(&c, int(r)) {
+			if r, ok := p.lookup(id); ok && p.matchRow(&c, int(r)) {
 				ids = append(ids, id)
 			}
 		}
@@ -300,7 +300,7 @@ func (s *Store) applySetMetadata(d *decoder) error {
 		return nil
 	}
 	for _, id := range ids {
-		r, ok := p.index[id]
+		r, ok := p.lookup(id)
 		if !ok {
 			continue
 		}

@@ -103,15 +103,15 @@ type partition struct {
 	quant     bool
 	n         int
 	blocks    []*block
-	index     map[string]int32
-	adds      uint64 // rows ever added (List's sorted-ID cache checks it)
-	ver       uint64 // bumped by every change of rows or metas (posting.go)
+	index     idIndex // ID → row (idindex.go)
+	adds      uint64  // rows ever added (List's sorted-ID cache checks it)
+	ver       uint64  // bumped by every change of rows or metas (posting.go)
 	post      postings
 	md        mdTable // the distinct metadata of the rows (metadata.go)
 }
 
 func newPartition(dims, blockRows int, quant bool) *partition {
-	return &partition{dims: dims, blockRows: blockRows, quant: quant, index: map[string]int32{}}
+	return &partition{dims: dims, blockRows: blockRows, quant: quant, index: newIDIndex(0)}
 }
 
 // vec returns row r's vector (a view into its block) in a float32
@@ -194,7 +194,7 @@ func (p *partition) add(id string) int {
 	p.n++
 	p.adds++
 	p.ver++
-	p.index[id] = int32(r)
+	p.indexPut(id, int32(r))
 	return r
 }
 
@@ -206,7 +206,7 @@ func (p *partition) remove(r int) meta {
 	last := p.n - 1
 	m := *p.meta(r)
 	p.md.unref(p.mdOf(r))
-	delete(p.index, p.id(r))
+	p.indexDel(p.id(r), int32(r))
 	lb := p.blocks[len(p.blocks)-1]
 	j := len(lb.ids) - 1
 	if r != last {
@@ -222,7 +222,7 @@ func (p *partition) remove(r int) meta {
 		b.ids[i] = lb.ids[j]
 		b.metas[i] = lb.metas[j]
 		b.mds[i] = lb.mds[j]
-		p.index[lb.ids[j]] = int32(r)
+		p.indexMove(lb.ids[j], int32(last), int32(r))
 	}
 	lb.ids[j] = ""
 	lb.ids = lb.ids[:j]

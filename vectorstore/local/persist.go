@@ -336,7 +336,7 @@ func (s *Store) put(tenant, id, bot, src, doc, md []byte) (*partition, int, erro
 		p = newPartition(s.space.Dims, s.blockRows, s.cfg.quant == Int8)
 		s.tenants[string(tenant)] = p
 	}
-	r, ok := p.index[string(id)]
+	r, ok := p.lookup(unsafe.String(unsafe.SliceData(id), len(id))) // not kept
 	row := int(r)
 	if !ok {
 		row = p.add(string(id))

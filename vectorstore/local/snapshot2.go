@@ -460,7 +460,6 @@ func (s *Store) buildFromSnapshot(m []byte, dir *snapDir, path string) error {
 			return corrupt("tenant %d", ti)
 		}
 		p := newPartition(s.space.Dims, s.blockRows, s.cfg.quant == Int8)
-		p.index = make(map[string]int32, t.rows)
 		ends := view32[uint32](m[t.idEndOff:], t.rows)
 		blob := string(m[t.idOff : t.idOff+t.idLen])
 		var start uint32
@@ -472,17 +471,20 @@ func (s *Store) buildFromSnapshot(m []byte, dir *snapDir, path string) error {
 				if end < start || int64(end) > t.idLen || end == start {
 					return corrupt("tenant %d: ID %d", ti, r)
 				}
-				id := blob[start:end]
+				b.ids[r-i0] = blob[start:end]
 				start = end
-				if _, dup := p.index[id]; dup {
-					return corrupt("tenant %d: ID %q twice", ti, id)
-				}
-				p.index[id] = int32(r)
-				b.ids[r-i0] = id
 			}
 			p.blocks = append(p.blocks, b)
 		}
 		p.n = t.rows
+		p.index = newIDIndex(t.rows)
+		for r := range t.rows {
+			id := p.id(r)
+			if _, dup := p.lookup(id); dup {
+				return corrupt("tenant %d: ID %q twice", ti, id)
+			}
+			p.indexPut(id, int32(r))
+		}
 		if err := s.attach(p, m, t); err != nil {
 			return err
 		}
