@@ -68,6 +68,22 @@
 // half: docs/QUALITY.md); over any other embedder, reciprocal rank fusion.
 // SearchRequest.Fusion picks either explicitly.
 //
+// # Documents pushed by the host
+//
+// A host that holds its content in its own database (tickets, products,
+// records) pushes it into a source of type SourceDocuments:
+// TenantHandle.UpsertDocuments takes a batch of DocumentInput (its own
+// Key, Title, URI, Text and a JSON Metadata object), idempotent per key,
+// through the pipeline above; DeleteDocuments deletes by key;
+// EnqueueUpsertDocuments hands a batch to a Worker. Every document, of
+// every source type, can be listed (ListDocuments, paged and filtered),
+// read (GetDocument, GetDocumentByKey) and deleted (DeleteDocument).
+// SearchRequest.Filter and AskRequest.Filter (package filter: equality,
+// sets, numeric and time ranges, exists, and, or, not) keep the chunks of
+// documents whose metadata match, applied inside Storage's full-text
+// query and the VectorStore's scan before ranking; each SearchResult
+// carries its document's key and metadata.
+//
 // # Crash safety
 //
 // Storage is the source of truth; the VectorStore follows it. The
@@ -82,9 +98,18 @@
 //   - Ingesting a document: upsert the new chunks' vectors under new chunk
 //     IDs → commit the document and its chunks in Storage, one
 //     transaction (the switch) → delete the old chunks' vectors by ID.
-//   - Deleting a document, a source (TenantHandle.DeleteSource) or a bot
-//     with its sources (TenantHandle.DeleteBot): Storage first, in one
-//     transaction, then the vectors.
+//   - Pushing documents (TenantHandle.UpsertDocuments): the same path as
+//     ingesting, through the same pipeline. A document whose text is
+//     unchanged but whose metadata, title or URI changed embeds nothing:
+//     its vectors' metadata is replaced first, then Storage commits
+//     (search re-checks each result's metadata in Storage, so a stop in
+//     between never lets a filter return a document that does not match,
+//     and pushing again converges).
+//   - Deleting a document (TenantHandle.DeleteDocument, DeleteDocuments),
+//     a source (TenantHandle.DeleteSource), a bot with its sources
+//     (TenantHandle.DeleteBot) or a tenant (Client.DeleteTenant): Storage
+//     first, in one transaction (a tenant in several, resumable), then
+//     the vectors.
 //   - Moving a source to another bot (TenantHandle.UpdateSource): Storage
 //     moves the documents and chunks in one transaction, and that is the
 //     switch: a dense search asks the VectorStore for the vectors of the

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/minirag/minirag"
+	"github.com/minirag/minirag/filter"
 )
 
 // ingestBody is the optional body of POST /v1/sources/{id}/ingest.
@@ -102,6 +103,7 @@ type searchBody struct {
 	RRFK          int                `json:"rrf_k"`
 	DenseWeight   float64            `json:"dense_weight"`
 	LexicalWeight float64            `json:"lexical_weight"`
+	Filter        filter.Filter      `json:"filter"`
 }
 
 func (s *server) search(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +114,7 @@ func (s *server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.handle(r).Search(r.Context(), minirag.SearchRequest{
 		BotID: r.PathValue("id"), Query: b.Query, TopK: b.TopK, SourceIDs: b.SourceIDs, Mode: b.Mode, Fusion: b.Fusion,
-		MinScore: b.MinScore, RRFK: b.RRFK, DenseWeight: b.DenseWeight, LexicalWeight: b.LexicalWeight,
+		MinScore: b.MinScore, RRFK: b.RRFK, DenseWeight: b.DenseWeight, LexicalWeight: b.LexicalWeight, Filter: b.Filter,
 	})
 	if err != nil {
 		s.fail(w, r, err)
@@ -135,6 +137,8 @@ type chatBody struct {
 	Fusion           minirag.Fusion     `json:"fusion"`
 	MaxContextTokens int                `json:"max_context_tokens"`
 	Extractive       bool               `json:"extractive"`
+	// Filter limits retrieval to documents whose metadata match it.
+	Filter filter.Filter `json:"filter"`
 	// Stream asks for Server-Sent Events (as does Accept: text/event-stream).
 	Stream bool `json:"stream"`
 }
@@ -164,7 +168,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	req := minirag.AskRequest{
 		BotID: r.PathValue("id"), ConversationID: b.ConversationID, Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
-		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
+		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive, Filter: b.Filter,
 	}
 	h := s.handle(r)
 	if !wantsSSE(r, b) {

@@ -143,7 +143,7 @@ func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	req := minirag.AskRequest{
 		ConversationID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
-		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive,
+		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive, Filter: b.Filter,
 	}
 	h := s.handle(r)
 	if !wantsSSE(r, b) {

@@ -29,7 +29,12 @@ func (s *server) listDocuments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	docs, err := s.handle(r).ListDocumentsPage(r.Context(), r.PathValue("id"), p)
+	f, err := filterParam(r) // documents.go
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	docs, err := s.handle(r).ListDocuments(r.Context(), minirag.DocumentQuery{SourceID: r.PathValue("id"), Filter: f, Page: p})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -53,7 +53,7 @@ type server struct {
 //	GET    /v1/jobs/{id}                     read a job
 //	POST   /v1/admin/reconcile[?dry_run=]    reconcile the tenant's index (reconcile.go)
 //
-// and the conversation, feedback and usage routes (conversations.go).
+// the documents and tenant routes (documents.go) and the conversation, feedback and usage routes (conversations.go).
 //
 // Every route but the bootstrap needs "Authorization: Bearer <API token or
 // JWT>" (minirag's Middleware). Errors are JSON:
@@ -83,6 +83,7 @@ func newServer(c *minirag.Client, log *slog.Logger) http.Handler {
 	api.HandleFunc("DELETE /v1/sources/{id}", s.deleteSource)
 	api.HandleFunc("POST /v1/sources/{id}/ingest", s.admin(s.ingest))
 	api.HandleFunc("GET /v1/sources/{id}/documents", s.listDocuments)
+	s.documentRoutes(api) // documents.go
 	api.HandleFunc("GET /v1/jobs", s.listJobs)
 	api.HandleFunc("GET /v1/jobs/{id}", s.getJob)
 	s.conversationRoutes(api) // conversations.go
@@ -411,13 +412,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // unknown fields rejected (422 naming the field), a wrong type 422 naming
 // the field, malformed JSON 400, too large 413.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeLimit(w, r, dst, maxBodyBytes)
+}
+
+// decodeLimit is decode with a body of at most limit bytes.
+func decodeLimit(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return apiError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", msg: "the body must be application/json"}
 	}
 	// The body is kept (at most maxBodyBytes) to name the field of a bad
 	// time value, which encoding/json does not.
 	var body bytes.Buffer
-	dec := json.NewDecoder(io.TeeReader(http.MaxBytesReader(w, r.Body, maxBodyBytes), &body))
+	dec := json.NewDecoder(io.TeeReader(http.MaxBytesReader(w, r.Body, limit), &body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(dst)
 	if err == nil {
@@ -449,7 +455,7 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "invalid input: " + field + ": " + msg,
 			fields: []minirag.FieldError{{Field: field, Message: msg}}}
 	case errors.As(err, &tooBig):
-		return apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body must be at most %d bytes", maxBodyBytes)}
+		return apiError{status: http.StatusRequestEntityTooLarge, code: "too_large", msg: fmt.Sprintf("the body must be at most %d bytes", limit)}
 	case errors.Is(err, io.EOF):
 		return apiError{status: http.StatusBadRequest, code: "bad_request", msg: "the body is empty; a JSON object is required"}
 	case errors.As(err, &typeErr):
