@@ -95,10 +95,11 @@ func newSearchTarget(b *testing.B, n int) searchTarget {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if res.Chunks != n {
-		b.Fatalf("ingested %d chunks, want %d", res.Chunks, n)
+	// A text of long synthetic words now and then takes two chunks.
+	if res.Chunks < n {
+		b.Fatalf("ingested %d chunks, want at least %d", res.Chunks, n)
 	}
-	b.Logf("%d chunks ingested in %s", n, time.Since(start).Round(time.Millisecond))
+	b.Logf("%d chunks ingested in %s", res.Chunks, time.Since(start).Round(time.Millisecond))
 	os.RemoveAll(dir)
 	queries := make([]string, 200)
 	for i := range queries {
