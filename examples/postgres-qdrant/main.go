@@ -22,6 +22,7 @@
 //	MINIRAG_QDRANT_API_KEY       Qdrant API key (optional)
 //	MINIRAG_QDRANT_TLS           1 to use TLS (do, when an API key crosses a network)
 //	MINIRAG_QDRANT_PREFIX        collection name prefix (default minirag_)
+//	MINIRAG_QDRANT_METADATA_FIELDS  metadata fields filters use, indexed ("lang:keyword,year:number")
 //	MINIRAG_FERNET_KEY           Fernet key encrypting bot credentials (required; several,
 //	                             comma-separated, while rotating: the first encrypts)
 //	MINIRAG_EMBED_BASE_URL       OpenAI-compatible embeddings endpoint, e.g. http://127.0.0.1:4000/v1;
@@ -94,6 +95,7 @@ type config struct {
 	QdrantAPIKey string
 	QdrantTLS    bool
 	QdrantPrefix string
+	QdrantFields []qdrant.MetadataField
 
 	FernetKeys []string
 
@@ -175,6 +177,11 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	if c.QdrantAddr == "" {
 		c.QdrantAddr = defaultQdrantAddr
 	}
+	fields, err := qdrant.ParseMetadataFields("MINIRAG_QDRANT_METADATA_FIELDS", getenv("MINIRAG_QDRANT_METADATA_FIELDS"))
+	if err != nil {
+		return c, err
+	}
+	c.QdrantFields = fields
 	switch v := getenv("MINIRAG_QDRANT_TLS"); v {
 	case "", "0", "false":
 	case "1", "true":
@@ -295,7 +302,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	vs, err := qdrant.Dial(ctx, qdrant.Config{Host: host, Port: port, APIKey: cfg.QdrantAPIKey, UseTLS: cfg.QdrantTLS,
-		CollectionPrefix: cfg.QdrantPrefix, Logger: cfg.Logger})
+		CollectionPrefix: cfg.QdrantPrefix, Logger: cfg.Logger, MetadataFields: cfg.QdrantFields})
 	if err != nil {
 		st.Close()
 		return fmt.Errorf("Qdrant at %s: %w", cfg.QdrantAddr, err)

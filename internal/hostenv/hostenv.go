@@ -7,6 +7,7 @@
 //	MINIRAG_POSTGRES_URL      storage/postgres instead of SQLite
 //	MINIRAG_PGVECTOR_URL      vectorstore/pgvector instead of the local store
 //	MINIRAG_QDRANT_ADDR       vectorstore/qdrant (host:port of the gRPC API), with MINIRAG_QDRANT_API_KEY
+//	                          and MINIRAG_QDRANT_METADATA_FIELDS (indexed metadata fields, "lang:keyword,year:number")
 //	MINIRAG_EMBED_BASE_URL    embed/openai, with MINIRAG_EMBED_MODEL (required),
 //	                          MINIRAG_EMBED_API_KEY, MINIRAG_EMBED_DIMENSIONS
 //	MINIRAG_ENCRYPTION_KEYS   Fernet keys of bot credentials, comma-separated, first encrypts
@@ -165,7 +166,12 @@ func OpenClient(ctx context.Context, log *slog.Logger, dir string, getenv func(s
 			closeAll()
 			return nil, "", perr
 		}
-		vs, err = qdrant.Dial(ctx, qdrant.Config{Host: host, Port: port, APIKey: getenv("MINIRAG_QDRANT_API_KEY"), Logger: log})
+		fields, ferr := qdrant.ParseMetadataFields("MINIRAG_QDRANT_METADATA_FIELDS", getenv("MINIRAG_QDRANT_METADATA_FIELDS"))
+		if ferr != nil {
+			closeAll()
+			return nil, "", ferr
+		}
+		vs, err = qdrant.Dial(ctx, qdrant.Config{Host: host, Port: port, APIKey: getenv("MINIRAG_QDRANT_API_KEY"), Logger: log, MetadataFields: fields})
 		parts = append(parts, "vectors qdrant at "+qdrantAddr)
 	default:
 		vs, err = local.Open(filepath.Join(dir, minirag.OpenVectorsDir))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	qc "github.com/qdrant/go-client/qdrant"
@@ -55,6 +56,30 @@ const (
 type MetadataField struct {
 	Name string
 	Type MetadataType
+}
+
+// ParseMetadataFields reads declared metadata fields from their text form,
+// "name:type" separated by commas ("lang:keyword,year:number,
+// published:time"; types keyword, number, bool, time), as a host takes
+// them from its configuration. Empty text gives none. A bad entry wraps
+// record.ErrInvalidInput naming field (such as "MINIRAG_QDRANT_METADATA_FIELDS").
+func ParseMetadataFields(field, text string) ([]MetadataField, error) {
+	var out []MetadataField
+	for i, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, typ, ok := strings.Cut(part, ":")
+		if !ok {
+			return nil, record.Invalid(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("%q is not name:type", part))
+		}
+		out = append(out, MetadataField{Name: strings.TrimSpace(name), Type: MetadataType(strings.TrimSpace(typ))})
+	}
+	if err := validateMetadataFields(out); err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
+	}
+	return out, nil
 }
 
 func (t MetadataType) fieldType() (qc.FieldType, qc.PayloadSchemaType, bool) {

@@ -381,3 +381,18 @@ func TestStringRangesRefined(t *testing.T) {
 	assert.Equal(t, []string{"r40", "r41", "r42", "r43", "r44"}, ids(res))
 	assert.Len(t, srv2.CallsTo("Query"), 1)
 }
+
+func TestParseMetadataFields(t *testing.T) {
+	got, err := qdrant.ParseMetadataFields("F", " lang:keyword, year:number,draft:bool,published:time,")
+	require.NoError(t, err)
+	assert.Equal(t, []qdrant.MetadataField{{Name: "lang", Type: qdrant.MetadataKeyword}, {Name: "year", Type: qdrant.MetadataNumber},
+		{Name: "draft", Type: qdrant.MetadataBool}, {Name: "published", Type: qdrant.MetadataTime}}, got)
+	got, err = qdrant.ParseMetadataFields("F", "")
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	for _, bad := range []string{"lang", "lang:text", "a.b:keyword", "x:bool,x:bool"} {
+		_, err := qdrant.ParseMetadataFields("F", bad)
+		require.ErrorIs(t, err, record.ErrInvalidInput, bad)
+		assert.Contains(t, err.Error(), "F", bad)
+	}
+}
