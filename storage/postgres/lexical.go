@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/minirag/minirag/filter"
 	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 )
@@ -170,7 +171,8 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 	// A filter is checked candidate by candidate until a round finds
 	// fewer than limit matches: the filter is then selective next to the
 	// candidates, and the planner's join from the documents it selects
-	// (the GIN index for Eq and In) is the cheaper way.
+	// (the GIN index for Eq and In) is the cheaper way, if the GIN index
+	// can answer the filter (else the join reads every document).
 	filterEach := true
 	for {
 		out, err := s.lexScore(ctx, q, terms, e, n, avgLen, limit, filterEach)
@@ -194,7 +196,7 @@ func (s *Store) SearchLexical(ctx context.Context, q storage.LexicalQuery) ([]st
 		}
 		// Fewer than limit matches: the next terms, up to four times the
 		// chunks read so far.
-		filterEach = false
+		filterEach = !indexable(q.Filter)
 		budget := 4 * max(sum, candidateBudget)
 		sum += terms[e].df
 		e++
@@ -418,4 +420,28 @@ func (s *Store) wrote(ctx context.Context, tenantID string) {
 	if s.writes.Add(1)%foldEvery == 0 {
 		s.foldStats(ctx, tenantID)
 	}
+}
+
+// indexable reports whether the GIN index on the metadata can narrow f's
+// documents: f is an Eq or In, an And with such a condition, or an Or of
+// only such conditions.
+func indexable(f filter.Filter) bool {
+	switch f.Op {
+	case filter.OpEq, filter.OpIn:
+		return true
+	case filter.OpAnd:
+		for _, a := range f.Args {
+			if indexable(a) {
+				return true
+			}
+		}
+	case filter.OpOr:
+		for _, a := range f.Args {
+			if !indexable(a) {
+				return false
+			}
+		}
+		return len(f.Args) > 0
+	}
+	return false
 }
