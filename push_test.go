@@ -475,6 +475,12 @@ func requireTenantGone(t *testing.T, st storage.Storage, vs vectorstore.VectorSt
 			require.ErrorIs(t, err, ErrNotFound)
 		}
 	}
+	if docs, chunks, err := st.CountContent(ctx, tenantID); err == nil {
+		assert.Zero(t, docs, "documents counted")
+		assert.Zero(t, chunks, "chunks counted")
+	} else {
+		require.ErrorIs(t, err, ErrNotFound)
+	}
 	recs, _, err := vs.List(ctx, vectorstore.Filter{TenantID: tenantID}, "", 10)
 	require.NoError(t, err)
 	assert.Empty(t, recs, "vectors left")
