@@ -485,3 +485,49 @@ func requireTenantGone(t *testing.T, st storage.Storage, vs vectorstore.VectorSt
 	require.NoError(t, err)
 	assert.Empty(t, recs, "vectors left")
 }
+
+// TestReconcileMetadata: vectors written before vectors carried metadata
+// (simulated by clearing it) are not found by a filtered dense search
+// until Reconcile with Metadata writes Storage's metadata to them; the
+// dry run only counts.
+func TestReconcileMetadata(t *testing.T) {
+	e := newIngestEnv(t)
+	ctx := e.ctx
+	h, bot := e.tenantWithBot(t, "upgrade")
+	src := documentsSource(t, ctx, h, bot.ID)
+	pushBatches(t, ctx, h, src.ID, 0, 30, 30, "a")
+	docs, err := h.ListDocuments(ctx, DocumentQuery{SourceID: src.ID})
+	require.NoError(t, err)
+	require.Len(t, docs.Items, 30)
+	for _, d := range docs.Items {
+		require.NoError(t, e.vec.SetMetadata(ctx, vectorstore.Filter{TenantID: h.TenantID(), DocumentIDs: []string{d.ID}}, nil))
+	}
+	f := filter.Eq("category", pushCategories[1])
+	search := func() []SearchResult {
+		rs, err := h.Search(ctx, SearchRequest{BotID: bot.ID, Query: "ticket customer", Mode: SearchDense, TopK: 30, Filter: f})
+		require.NoError(t, err)
+		for _, r := range rs {
+			assert.True(t, f.Match(r.Metadata), r.DocumentKey)
+		}
+		return rs
+	}
+	require.Empty(t, search(), "vectors without metadata are not found by a filtered dense search")
+
+	rep, err := h.Reconcile(ctx, ReconcileOptions{Metadata: true, DryRun: true, PageSize: 7})
+	require.NoError(t, err)
+	assert.Equal(t, 30, rep.MetadataDocuments)
+	require.Empty(t, search(), "a dry run writes nothing")
+
+	rep, err = h.Reconcile(ctx, ReconcileOptions{Metadata: true, PageSize: 7})
+	require.NoError(t, err)
+	assert.Equal(t, 30, rep.MetadataDocuments)
+	assert.True(t, rep.Consistent())
+	want := 0
+	for _, d := range docs.Items {
+		if f.Match(d.Metadata) {
+			want++
+		}
+	}
+	require.Positive(t, want)
+	assert.Len(t, search(), want)
+}

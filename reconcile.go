@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 	"github.com/minirag/minirag/vectorstore"
 )
 
@@ -30,6 +31,15 @@ type ReconcileOptions struct {
 	// PageSize is how many chunks or vectors are read at a time (memory
 	// is bounded by one page); 0 means DefaultReconcilePageSize.
 	PageSize int
+	// Metadata also writes every document's metadata, as Storage holds
+	// it, to the document's vectors (VectorStore.SetMetadata, one call per
+	// document), so that metadata filters in dense search see it. Run it
+	// once after upgrading a store whose vectors were written before
+	// vectors carried metadata: until then a dense search with a metadata
+	// filter does not find those documents (lexical search does). It costs
+	// one write per document, so it is off by default and not part of the
+	// periodic reconciliation. With DryRun it counts the documents only.
+	Metadata bool
 }
 
 // ReconcileReport is what a reconciliation found and did. Counts are
@@ -50,6 +60,9 @@ type ReconcileReport struct {
 	// Orphans counts vectors without a chunk (a document or source
 	// deleted, a write cut short); they are deleted unless DryRun.
 	Orphans int `json:"orphans"`
+	// MetadataDocuments counts the documents whose metadata was written to
+	// their vectors (ReconcileOptions.Metadata).
+	MetadataDocuments int `json:"metadata_documents,omitempty"`
 	// Embedded and Deleted count the vectors written and deleted.
 	Embedded int  `json:"embedded"`
 	Deleted  int  `json:"deleted"`
@@ -137,6 +150,11 @@ func (c *Client) reconcileTenant(ctx context.Context, tenantID string, opts Reco
 	if err := c.reconcileChunks(ctx, tenantID, opts, rep); err != nil {
 		return err
 	}
+	if opts.Metadata {
+		if err := c.reconcileMetadata(ctx, tenantID, opts, rep); err != nil {
+			return err
+		}
+	}
 	return c.eachVectorPage(ctx, vectorstore.Filter{TenantID: tenantID}, opts.PageSize, func(recs []vectorstore.Record) error {
 		rep.Vectors += len(recs)
 		found, err := c.chunksByID(ctx, tenantID, recordIDs(recs))
@@ -157,6 +175,32 @@ func (c *Client) reconcileTenant(ctx context.Context, tenantID string, opts Reco
 		rep.Deleted += n
 		return err
 	})
+}
+
+// reconcileMetadata writes each document's metadata, as Storage holds
+// it, to its vectors, a page of documents at a time.
+func (c *Client) reconcileMetadata(ctx context.Context, tenantID string, opts ReconcileOptions, rep *ReconcileReport) error {
+	q := storage.DocumentQuery{TenantID: tenantID}
+	cursor := ""
+	for {
+		docs, next, err := c.store.QueryDocumentsPage(ctx, q, storage.Page{Limit: opts.PageSize, Cursor: cursor})
+		if err != nil {
+			return failedAt(kindStorage, err)
+		}
+		for _, d := range docs {
+			if !opts.DryRun {
+				f := vectorstore.Filter{TenantID: tenantID, DocumentIDs: []string{d.ID}}
+				if err := c.vec.SetMetadata(ctx, f, d.Metadata); err != nil {
+					return failedAt(kindVectors, err)
+				}
+			}
+			rep.MetadataDocuments++
+		}
+		if next == "" {
+			return nil
+		}
+		cursor = next
+	}
 }
 
 // reconcileChunks is the first pass: it streams the tenant's chunks from

@@ -583,6 +583,7 @@ func (a *app) reconcile(ctx context.Context, args []string) error {
 	fs := a.flags("reconcile")
 	a.tenantFlag(fs)
 	dry := fs.Bool("dry-run", false, "report what would be repaired, change nothing")
+	meta := fs.Bool("metadata", false, "also write every document's metadata to its vectors (once, after an upgrade)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -591,7 +592,7 @@ func (a *app) reconcile(ctx context.Context, args []string) error {
 		return err
 	}
 	defer c.Close()
-	opts := minirag.ReconcileOptions{DryRun: *dry}
+	opts := minirag.ReconcileOptions{DryRun: *dry, Metadata: *meta}
 	var rep minirag.ReconcileReport
 	if a.tenant != "" {
 		h, herr := a.handle(ctx, c)

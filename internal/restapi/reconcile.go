@@ -7,9 +7,10 @@ import (
 	"github.com/minirag/minirag"
 )
 
-// reconcile answers POST /v1/admin/reconcile[?dry_run=true]: it compares
+// reconcile answers POST /v1/admin/reconcile[?dry_run=true][&metadata=true]: it compares
 // the caller's tenant's chunks with its vectors and repairs what differs
-// (minirag.TenantHandle.Reconcile), or only reports with dry_run. Admin
+// (minirag.TenantHandle.Reconcile), or only reports with dry_run; with
+// metadata it also writes each document's metadata to its vectors. Admin
 // scope. The body is the minirag.ReconcileReport.
 func (s *server) reconcile(w http.ResponseWriter, r *http.Request) {
 	var opts minirag.ReconcileOptions
@@ -20,6 +21,14 @@ func (s *server) reconcile(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		opts.DryRun = dry
+	}
+	if v := r.URL.Query().Get("metadata"); v != "" {
+		meta, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, apiError{status: http.StatusUnprocessableEntity, code: "invalid_input", msg: "metadata must be true or false"})
+			return
+		}
+		opts.Metadata = meta
 	}
 	rep, err := s.handle(r).Reconcile(r.Context(), opts)
 	if err != nil {
