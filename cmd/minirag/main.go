@@ -25,7 +25,7 @@
 //	ingest SOURCE_ID...         ingest sources (a progress bar on a terminal, plain lines when piped)
 //	search QUERY                search a bot's sources
 //	ask QUESTION                ask a bot, the answer streamed as it is written
-//	reconcile                   repair the vector index against storage (--dry-run to report only)
+//	reconcile                   repair the vector index against storage (--dry-run to report only; --metadata after an upgrade)
 //	rotate-keys                 re-encrypt bot credentials under a new first key
 //	serve                       serve the REST API (package internal/restapi, docs/httpserver.md)
 //	                            with an ingestion worker until SIGINT/SIGTERM (--addr, env MINIRAG_ADDR,
@@ -113,7 +113,7 @@ commands:
   ingest --tenant T [--force] SOURCE_ID...
   search --tenant T --bot ID [--mode hybrid|dense|lexical] [--top-k K] QUERY
   ask --tenant T --bot ID [--extractive] QUESTION
-  reconcile [--tenant T] [--dry-run]
+  reconcile [--tenant T] [--dry-run] [--metadata]
   rotate-keys
   serve [--addr HOST:PORT] [--workers N]   the REST API until SIGINT/SIGTERM (logs on stderr)
 
