@@ -158,23 +158,38 @@ func (s *Store) deleteIDsLocked(f vectorstore.Filter) error {
 	if p == nil {
 		return nil
 	}
-	hit := s.matchingIDs(p, f)
-	for len(hit) > 0 {
-		n, size := 0, entryHead+1+2*len(f.TenantID)+3*10
-		for n < len(hit) && (n == 0 || size+len(hit[n])+10 <= maxEntry) {
-			size += len(hit[n]) + 10
+	return s.logIDEntries(opDeleteIDs, f.TenantID, nil, s.matchingIDs(p, f))
+}
+
+// logIDEntries logs op entries for the records ids of tenant, each entry
+// "tenant | [extra as a string] | n uvarint | n × record ID" of at most
+// maxEntry bytes, committing (and so applying) each as it is written.
+// extra nil leaves its field out (opDeleteIDs); opSetMetadata writes its
+// JSON there. Caller holds s.wmu.
+func (s *Store) logIDEntries(op byte, tenant string, extra []byte, ids []string) error {
+	head := entryHead + 1 + 2*len(tenant) + 3*10
+	if extra != nil {
+		head += len(extra) + 10
+	}
+	for len(ids) > 0 {
+		n, size := 0, head
+		for n < len(ids) && (n == 0 || size+len(ids[n])+10 <= maxEntry) {
+			size += len(ids[n]) + 10
 			n++
 		}
-		s.buf = s.entryStart(s.buf, opDeleteIDs)
-		s.buf = appendString(s.buf, f.TenantID)
+		s.buf = s.entryStart(s.buf, op)
+		s.buf = appendString(s.buf, tenant)
+		if extra != nil {
+			s.buf = appendString(s.buf, string(extra))
+		}
 		s.buf = appendUvarint(s.buf, uint64(n))
-		for _, id := range hit[:n] {
+		for _, id := range ids[:n] {
 			s.buf = appendString(s.buf, id)
 		}
 		if err := s.commit(); err != nil {
 			return err
 		}
-		hit = hit[n:]
+		ids = ids[n:]
 	}
 	return nil
 }

@@ -264,26 +264,10 @@ func (s *Store) SetMetadata(ctx context.Context, f vectorstore.Filter, m record.
 	if p == nil {
 		return nil
 	}
-	ids := s.matchingIDs(p, f)
-	for len(ids) > 0 {
-		n, size := 0, entryHead+1+2*len(f.TenantID)+len(js)+4*10
-		for n < len(ids) && (n == 0 || size+len(ids[n])+10 <= maxEntry) {
-			size += len(ids[n]) + 10
-			n++
-		}
-		s.buf = s.entryStart(s.buf, opSetMetadata)
-		s.buf = appendString(s.buf, f.TenantID)
-		s.buf = appendString(s.buf, string(js))
-		s.buf = appendUvarint(s.buf, uint64(n))
-		for _, id := range ids[:n] {
-			s.buf = appendString(s.buf, id)
-		}
-		if err := s.commit(); err != nil {
-			return err
-		}
-		ids = ids[n:]
+	if js == nil {
+		js = []byte{} // "" for none: the field is always written
 	}
-	return nil
+	return s.logIDEntries(opSetMetadata, f.TenantID, js, s.matchingIDs(p, f))
 }
 
 // applySetMetadata applies an opSetMetadata entry's data. Caller holds
