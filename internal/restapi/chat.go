@@ -162,12 +162,19 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	s.answer(w, r, b, r.PathValue("id"), b.ConversationID)
+}
+
+// answer asks b's question of botID (or of the conversation
+// conversationID's bot) and writes the answer as JSON or, when the
+// caller wants it, as server-sent events. chat and postMessage share it.
+func (s *server) answer(w http.ResponseWriter, r *http.Request, b chatBody, botID, conversationID string) {
 	q := b.Question
 	if q == "" {
 		q = b.Message
 	}
 	req := minirag.AskRequest{
-		BotID: r.PathValue("id"), ConversationID: b.ConversationID, Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
+		BotID: botID, ConversationID: conversationID, Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
 		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive, Filter: b.Filter,
 	}
 	h := s.handle(r)

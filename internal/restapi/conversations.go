@@ -137,25 +137,7 @@ func (s *server) postMessage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	q := b.Question
-	if q == "" {
-		q = b.Message
-	}
-	req := minirag.AskRequest{
-		ConversationID: r.PathValue("id"), Question: q, Query: b.Query, History: b.History, TopK: b.TopK, SourceIDs: b.SourceIDs,
-		Mode: b.Mode, Fusion: b.Fusion, MaxContextTokens: b.MaxContextTokens, Extractive: b.Extractive, Filter: b.Filter,
-	}
-	h := s.handle(r)
-	if !wantsSSE(r, b) {
-		a, err := h.Ask(r.Context(), req)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, a)
-		return
-	}
-	s.chatSSE(w, r, h, req)
+	s.answer(w, r, b, "", r.PathValue("id"))
 }
 
 func (s *server) putFeedback(w http.ResponseWriter, r *http.Request) {
