@@ -2,7 +2,11 @@
 
 package local
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // useAVX2 selects the assembly kernel: AVX2 and FMA, with the OS saving
 // the YMM registers (cpu.X86.HasAVX2 implies the latter).
@@ -48,3 +52,9 @@ func dotI8Block(q []int16, codes []int8, out []int32) {
 	codes = codes[:len(out)*d]
 	dotI8BlockAVX2(&q[0], &codes[0], d, len(out), &out[0])
 }
+
+// prefetchRange asks the CPU to bring the n bytes at p into its caches
+// (PREFETCHT0 per cache line); it never faults.
+//
+//go:noescape
+func prefetchRange(p unsafe.Pointer, n int)

@@ -61,3 +61,19 @@ done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func prefetchRange(p unsafe.Pointer, n int)
+TEXT ·prefetchRange(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	ADDQ SI, CX
+
+pfloop:
+	CMPQ SI, CX
+	JAE  pfdone
+	PREFETCHT0 (SI)
+	ADDQ $64, SI
+	JMP  pfloop
+
+pfdone:
+	RET

@@ -42,6 +42,11 @@ type mdTable struct {
 type mdBitmap struct {
 	ver uint64
 	ok  []bool
+	// rows lists the partition's rows whose metadata matches as of the
+	// partition's version rowsVer (nil until a search needs it): a filter
+	// keeping few rows then costs no pass over every row (posting.go).
+	rows    []int32
+	rowsVer uint64
 }
 
 // maxBitmaps bounds the bitmaps cached per partition.
@@ -133,8 +138,52 @@ func (p *partition) compileMetadata(c *compiled, f filter.Filter) bool {
 			rows += int(t.refs[i])
 		}
 	}
-	c.mdOK, c.mdRows = bm.ok, rows
+	c.mdOK, c.mdRows, c.mdBitmap, c.mdKey = bm.ok, rows, bm, key
 	return rows > 0
+}
+
+// mdRowsOf returns the rows of p whose metadata matches c's metadata
+// filter (not its other fields), ascending, cached with the filter's
+// bitmap until p changes. The lists cached in p's table hold at most p.n
+// rows in all. Callers hold the store's read lock.
+func (p *partition) mdRowsOf(c *compiled) []int32 {
+	t, bm := &p.md, c.mdBitmap
+	t.mu.Lock()
+	if bm.rows != nil && bm.rowsVer == p.ver {
+		rows := bm.rows
+		t.mu.Unlock()
+		return rows
+	}
+	t.mu.Unlock()
+	rows := make([]int32, 0, c.mdRows)
+	r := int32(0)
+	for _, b := range p.blocks {
+		for i, md := range b.mds {
+			if c.mdOK[md] {
+				rows = append(rows, r+int32(i))
+			}
+		}
+		r += int32(len(b.mds))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cache[string(c.mdKey)] != bm {
+		return rows // not cached (an error encoding the key, or evicted)
+	}
+	listed := len(rows)
+	for _, o := range t.cache {
+		if o.rowsVer != p.ver {
+			o.rows = nil
+		}
+		listed += len(o.rows)
+	}
+	if listed > p.n {
+		for _, o := range t.cache {
+			o.rows = nil
+		}
+	}
+	bm.rows, bm.rowsVer = rows, p.ver
+	return rows
 }
 
 // compile translates f for partition p (not nil): its IDs through the
@@ -218,9 +267,9 @@ func (s *Store) matchingIDs(p *partition, f vectorstore.Filter) []string {
 		}
 		return ids
 	}
-	if rows, ok := p.filterRows(&c); ok {
-		for _, r := range rows {
-			if p.matchRow(&c, int(r)) {
+	if l, ok := p.filterRows(&c); ok {
+		for _, r := range l.rows {
+			if l.exact || p.matchRow(&c, int(r)) {
 				ids = append(ids, p.id(int(r)))
 			}
 		}

@@ -207,3 +207,107 @@ func TestMetadataRejected(t *testing.T) {
 		t.Fatalf("SetMetadata with a channel: %v", err)
 	}
 }
+
+// TestMetadataFilterRows: searches filtered by metadata (alone, and with a
+// bot or a source) return what a full check of every row finds, in both
+// modes, whichever path serves them (the filter's cached row list for a
+// few rows, the bitmap scan for many), also when the same filter is
+// repeated after records are added, deleted or given other metadata.
+func TestMetadataFilterRows(t *testing.T) {
+	ctx := context.Background()
+	for _, q := range []Quantization{Float32, Int8} {
+		s := openInit(t, "", WithQuantization(q))
+		r := rand.New(rand.NewPCG(13, 13))
+		recs := randRecs(r, 3000, "m")
+		mds := make([]record.Metadata, 300)
+		for d := range mds {
+			mds[d] = record.Metadata{"cat": float64(d % 20)}
+		}
+		for i := range recs {
+			recs[i].TenantID, recs[i].DocumentID = "t", fmt.Sprint("d", i/10)
+			recs[i].Metadata = mds[i/10]
+		}
+		if err := s.Upsert(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		filters := []vectorstore.Filter{
+			{TenantID: "t", Metadata: filter.Eq("cat", 3)},              // 5%: a list
+			{TenantID: "t", Metadata: filter.In("cat", 1, 5, 9, 13)},    // 20%
+			{TenantID: "t", Metadata: filter.Lt("cat", 12)},             // 60%: the bitmap scan
+			{TenantID: "t", Metadata: filter.Not(filter.Eq("cat", 3))},  // 95%
+			{TenantID: "t", BotID: "b1", Metadata: filter.Lt("cat", 8)}, // a bot's list narrowed
+			{TenantID: "t", SourceIDs: []string{"s1", "s2"}, Metadata: filter.Eq("cat", 3)},
+			{TenantID: "t", SourceIDs: []string{"s1", "s2"}, Metadata: filter.Lt("cat", 15)},
+		}
+		check := func(what string) {
+			t.Helper()
+			for range 2 { // the second time from the cached lists
+				for _, f := range filters {
+					qv := randRecs(r, 1, "q")[0].Vector
+					got, err := s.Search(ctx, vectorstore.Query{Vector: qv, TopK: 5, Filter: f})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := bruteForceMetadata(s, qv, 5, f)
+					ids := make([]string, len(got))
+					for i, m := range got {
+						ids[i] = m.ID
+					}
+					if !slices.Equal(ids, want) {
+						t.Fatalf("%v %s %s: %v, want %v", q, what, f.Metadata, ids, want)
+					}
+				}
+			}
+		}
+		check("after upsert")
+		more := randRecs(r, 200, "n")
+		for i := range more {
+			more[i].TenantID, more[i].DocumentID, more[i].Metadata = "t", "dn", record.Metadata{"cat": float64(3)}
+		}
+		if err := s.Upsert(ctx, more); err != nil {
+			t.Fatal(err)
+		}
+		check("after adding")
+		if err := s.Delete(ctx, vectorstore.Filter{TenantID: "t", Metadata: filter.In("cat", 3, 5)}); err != nil {
+			t.Fatal(err)
+		}
+		check("after deleting")
+		if err := s.SetMetadata(ctx, vectorstore.Filter{TenantID: "t", Metadata: filter.Eq("cat", 9)}, record.Metadata{"cat": float64(3)}); err != nil {
+			t.Fatal(err)
+		}
+		check("after setting metadata")
+		mustClose(t, s)
+	}
+}
+
+// bruteForceMetadata is bruteForce for a filter with metadata: the exact
+// top k by a check and a score of every row.
+func bruteForceMetadata(s *Store, qv []float32, k int, f vectorstore.Filter) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p := s.tenants[f.TenantID]
+	if p == nil {
+		return []string{}
+	}
+	c, ok := s.compile(p, f)
+	if !ok {
+		return []string{}
+	}
+	inv, _ := invNorm(qv)
+	q := make([]float32, len(qv))
+	normalizeInto(q, qv, inv)
+	var all []hit
+	vec, buf := make([]float32, p.dims), make([]byte, 4*p.dims)
+	for r := 0; r < p.n; r++ {
+		if p.matchRow(&c, r) {
+			v, _ := s.rowFloats(p, r, vec, buf)
+			all = append(all, hit{dot(q, v), int32(r)})
+		}
+	}
+	p.sortHits(all)
+	out := []string{}
+	for _, h := range all[:min(k, len(all))] {
+		out = append(out, p.id(int(h.row)))
+	}
+	return out
+}

@@ -1,6 +1,9 @@
 package local
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // Posting lists make a search filtered to a bot, a source or a document
 // cost in proportion to the rows it keeps: the rows of each filter ID,
@@ -61,13 +64,28 @@ func (p *partition) rowsOf(kind uint8, id int32) []int32 {
 	return rows
 }
 
-// filterRows returns the rows a filtered search needs to look at (a
-// superset of the matches: the smallest posting list among the filter's
-// single-valued fields), or ok false when scanning every row is cheaper.
-func (p *partition) filterRows(c *compiled) (rows []int32, ok bool) {
+// rowList is the rows a filtered search needs to look at, ascending: the
+// matches, or a superset of them the scan checks row by row (exact false).
+type rowList struct {
+	rows  []int32
+	exact bool
+}
+
+// filterRows returns the rows a filtered search needs to look at (the
+// smallest posting list among the filter's single-valued fields, or the
+// metadata filter's list), or ok false when scanning every row is
+// cheaper.
+func (p *partition) filterRows(c *compiled) (l rowList, ok bool) {
 	if c.any() {
-		return nil, false
+		return l, false
 	}
+	conds := 0
+	for _, on := range []bool{c.bot >= 0, c.sources != nil, c.docs != nil, c.mdOK != nil} {
+		if on {
+			conds++
+		}
+	}
+	var rows []int32
 	best := -1
 	try := func(kind uint8, id int32) {
 		// The interner counts an ID's rows in every tenant: more than half
@@ -90,39 +108,38 @@ func (p *partition) filterRows(c *compiled) (rows []int32, ok bool) {
 		try(2, c.docs[0])
 	}
 	if c.mdOK != nil && c.mdRows <= p.n/2 && (best < 0 || c.mdRows < best) {
-		// The rows whose metadata matches, listed for this search from
-		// the bitmap (one byte read per row, or per row of the posting
-		// list), narrowed by the other fields too.
-		out := make([]int32, 0, c.mdRows)
+		// The rows whose metadata matches: the posting list's narrowed
+		// for this search (one byte read per row of it), or the filter's
+		// own list, cached with its bitmap (the scan checks the other
+		// fields).
 		if best >= 0 {
+			out := make([]int32, 0, c.mdRows)
 			for _, r := range rows {
 				if p.matchRow(c, int(r)) {
 					out = append(out, r)
 				}
 			}
+			rows, conds = out, 1
 		} else {
-			r := int32(0)
-			for _, b := range p.blocks {
-				for i, md := range b.mds {
-					if c.mdOK[md] && c.matchMeta(b.metas[i]) {
-						out = append(out, r+int32(i))
-					}
-				}
-				r += int32(len(b.mds))
-			}
+			rows = p.mdRowsOf(c)
 		}
-		rows, best = out, len(out)
+		best = len(rows)
 	}
-	return rows, best >= 0 && best <= p.n/2
+	// A list is exact when it stands for the filter's only condition.
+	return rowList{rows: rows, exact: conds == 1}, best >= 0 && best <= p.n/2
 }
 
 // scanRows is scan over the listed rows of a float32 partition. Runs of
 // consecutive matching rows (a document's chunks) are scored together.
-func (p *partition) scanRows(q []float32, rows []int32, c *compiled, useMin bool, minScore float32, t *topK) {
+func (p *partition) scanRows(q []float32, rows []int32, exact bool, c *compiled, useMin bool, minScore float32, t *topK) {
 	dims := p.dims
 	var scores [scanChunk]float32
+	ahead, pf := p.prefetchRows(), 0
 	for i := 0; i < len(rows); {
-		r, k := p.run(rows[i:], c)
+		for ; pf < len(rows) && pf < i+ahead; pf++ {
+			p.prefetch(int(rows[pf]))
+		}
+		r, k := p.run(rows[i:], exact, c)
 		if k == 0 {
 			i++
 			continue
@@ -146,26 +163,40 @@ func (p *partition) scanRows(q []float32, rows []int32, c *compiled, useMin bool
 
 // run returns the first listed row r and how many of the listed rows from
 // it are consecutive rows of one block matching c (0 when r does not
-// match), at most scanChunk.
-func (p *partition) run(rows []int32, c *compiled) (r, k int) {
+// match), at most scanChunk. The rows of an exact list all match.
+func (p *partition) run(rows []int32, exact bool, c *compiled) (r, k int) {
 	r = int(rows[0])
-	b, off := p.blocks[r/p.blockRows], r%p.blockRows
+	off := r % p.blockRows
+	n := min(len(rows), scanChunk, p.blockRows-off)
+	if exact {
+		// Listed rows ascend: the run ends where the row numbers jump.
+		k = 1
+		for k < n && int(rows[k]) == r+k {
+			k++
+		}
+		return r, k
+	}
+	b := p.blocks[r/p.blockRows]
 	if !c.match(b, off) {
 		return r, 0
 	}
 	k = 1
-	for k < len(rows) && k < scanChunk && int(rows[k]) == r+k && off+k < len(b.ids) && c.match(b, off+k) {
+	for k < n && int(rows[k]) == r+k && c.match(b, off+k) {
 		k++
 	}
 	return r, k
 }
 
 // scanQuantRows is scanQuant over the listed rows.
-func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, c *compiled, t *topK) {
+func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, exact bool, c *compiled, t *topK) {
 	dims := p.dims
 	var scores [scanChunk]int32
+	ahead, pf := p.prefetchRows(), 0
 	for i := 0; i < len(rows); {
-		r, k := p.run(rows[i:], c)
+		for ; pf < len(rows) && pf < i+ahead; pf++ {
+			p.prefetch(int(rows[pf]))
+		}
+		r, k := p.run(rows[i:], exact, c)
 		if k == 0 {
 			i++
 			continue
@@ -182,5 +213,32 @@ func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, c *compil
 			th, full = t.threshold()
 		}
 		i += k
+	}
+}
+
+// prefetchAhead is how many bytes of listed rows a list scan asks the CPU
+// to fetch ahead of the row it scores: the listed rows are scattered, so
+// the hardware prefetcher, which follows sequential streams, does not.
+// (16 KiB: 0.26 against 0.36 of the unfiltered search without it for a
+// bot holding every tenth row, 0.38 against 0.72 for Int8; 64 KiB did no
+// better.)
+const prefetchAhead = 16 << 10
+
+// prefetchRows is how many rows ahead a list scan prefetches.
+func (p *partition) prefetchRows() int {
+	rb := 4 * p.dims
+	if p.quant {
+		rb = p.dims
+	}
+	return max(1, prefetchAhead/max(1, rb))
+}
+
+// prefetch asks the CPU to fetch row r's vector (or codes).
+func (p *partition) prefetch(r int) {
+	b, off := p.blocks[r/p.blockRows], (r%p.blockRows)*p.dims
+	if p.quant {
+		prefetchRange(unsafe.Pointer(&b.codes[off]), p.dims)
+	} else {
+		prefetchRange(unsafe.Pointer(&b.vecs[off]), 4*p.dims)
 	}
 }

@@ -110,18 +110,13 @@ func (p *partition) scanQuant(q []int16, qs float32, from, to int, c *compiled, 
 		off := r % p.blockRows
 		end := min(to-r+off, p.blockRows, off+scanChunk)
 		n := end - off
-		for j := 0; j < n; {
-			k := n
-			if filtered {
-				for j < n && !c.match(blk, off+j) {
-					j++
-				}
-				for k = j; k < n && c.match(blk, off+k); k++ {
-				}
-				if j == k {
-					break
-				}
-			}
+		m := allRows(n)
+		if filtered {
+			m = c.mask(blk, off, n)
+		}
+		for m != 0 {
+			j, k := nextRun(m)
+			m &^= allRows(k)
 			dotI8Block(q, blk.codes[(off+j)*dims:(off+k)*dims], scores[j:k])
 			th, full := t.threshold()
 			for i := j; i < k; i++ {
@@ -132,7 +127,6 @@ func (p *partition) scanQuant(q []int16, qs float32, from, to int, c *compiled, 
 				t.push(s, int32(r+i))
 				th, full = t.threshold()
 			}
-			j = k
 		}
 		r += n
 	}
@@ -147,9 +141,9 @@ func (s *Store) searchQuant(p *partition, q []float32, k int, c *compiled, useMi
 	}
 	qi, qs := quantizeQuery(q)
 	var cands []hit
-	if rows, ok := p.filterRows(c); ok {
-		cands = p.topRowsN(len(rows), rescoreCount(k), workers, listMin, func(from, to int, t *topK) {
-			p.scanQuantRows(qi, qs, rows[from:to], c, t)
+	if l, ok := p.filterRows(c); ok {
+		cands = p.topRowsN(len(l.rows), rescoreCount(k), workers, listMin, func(from, to int, t *topK) {
+			p.scanQuantRows(qi, qs, l.rows[from:to], l.exact, c, t)
 		})
 	} else {
 		cands = p.topRows(rescoreCount(k), workers, func(from, to int, t *topK) {

@@ -1,8 +1,10 @@
 package local
 
 import (
+	"math/bits"
 	"slices"
 	"sync"
+	"unsafe"
 )
 
 // hit is a candidate match: a row and its score.
@@ -74,8 +76,15 @@ type compiled struct {
 	// mdOK is the metadata filter evaluated once per distinct metadata of
 	// the partition (metadata.go): mdOK[i] for table index i. nil when the
 	// filter has no metadata condition. mdRows is how many rows match it.
-	mdOK   []bool
-	mdRows int
+	mdOK     []bool
+	mdRows   int
+	mdBitmap *mdBitmap // where mdOK comes from (metadata.go)
+	mdKey    []byte    // the metadata filter's JSON: its key in the cache
+}
+
+// mdOnly reports whether c is a metadata filter and nothing else.
+func (c *compiled) mdOnly() bool {
+	return c.mdOK != nil && c.bot < 0 && c.sources == nil && c.docs == nil
 }
 
 func (c *compiled) any() bool {
@@ -184,18 +193,13 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 		off := r % p.blockRows
 		end := min(to-r+off, p.blockRows, off+scanChunk)
 		n := end - off
-		for j := 0; j < n; {
-			k := n
-			if filtered {
-				for j < n && !c.match(blk, off+j) {
-					j++
-				}
-				for k = j; k < n && c.match(blk, off+k); k++ {
-				}
-				if j == k {
-					break
-				}
-			}
+		m := allRows(n)
+		if filtered {
+			m = c.mask(blk, off, n)
+		}
+		for m != 0 {
+			j, k := nextRun(m)
+			m &^= allRows(k)
 			dotBlock(q, blk.vecs[(off+j)*dims:(off+k)*dims], scores[j:k])
 			th, full := t.threshold()
 			for i := j; i < k; i++ {
@@ -209,10 +213,43 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 				t.push(s, int32(r+i))
 				th, full = t.threshold()
 			}
-			j = k
 		}
 		r += n
 	}
+}
+
+// allRows is the mask of rows [0, n) of a chunk (n <= scanChunk).
+func allRows(n int) uint64 {
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<n - 1
+}
+
+// nextRun returns the first run [j, k) of set bits of m (not 0).
+func nextRun(m uint64) (j, k int) {
+	j = bits.TrailingZeros64(m)
+	return j, j + bits.TrailingZeros64(^(m >> j))
+}
+
+// mask returns the rows [off, off+n) of b matching c (n <= scanChunk), as
+// bits: bit i for row off+i. A metadata-only filter reads one table index
+// and one byte per row, without branches.
+func (c *compiled) mask(b *block, off, n int) uint64 {
+	var m uint64
+	if c.mdOnly() {
+		ok := unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(c.mdOK))), len(c.mdOK))
+		for i, md := range b.mds[off : off+n] {
+			m |= uint64(ok[md]) << i
+		}
+		return m
+	}
+	for i := range n {
+		if c.match(b, off+i) {
+			m |= 1 << i
+		}
+	}
+	return m
 }
 
 // parallelMin is the partition size from which a search uses several
@@ -221,9 +258,9 @@ const parallelMin = 16384
 
 // search returns the best k rows of a float32 partition, best first.
 func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScore float32, workers int) []hit {
-	if rows, ok := p.filterRows(c); ok {
-		return p.topRowsN(len(rows), k, workers, listMin, func(from, to int, t *topK) {
-			p.scanRows(q, rows[from:to], c, useMin, minScore, t)
+	if l, ok := p.filterRows(c); ok {
+		return p.topRowsN(len(l.rows), k, workers, listMin, func(from, to int, t *topK) {
+			p.scanRows(q, l.rows[from:to], l.exact, c, useMin, minScore, t)
 		})
 	}
 	return p.topRows(k, workers, func(from, to int, t *topK) {
