@@ -136,8 +136,8 @@ func (p *partition) scanRows(q []float32, rows []int32, exact bool, c *compiled,
 	var scores [scanChunk]float32
 	ahead, pf := p.prefetchRows(), 0
 	for i := 0; i < len(rows); {
-		for ; pf < len(rows) && pf < i+ahead; pf++ {
-			p.prefetch(int(rows[pf]))
+		for pf < len(rows) && pf < i+ahead {
+			pf += p.prefetch(rows[pf:])
 		}
 		r, k := p.run(rows[i:], exact, c)
 		if k == 0 {
@@ -193,8 +193,8 @@ func (p *partition) scanQuantRows(q []int16, qs float32, rows []int32, exact boo
 	var scores [scanChunk]int32
 	ahead, pf := p.prefetchRows(), 0
 	for i := 0; i < len(rows); {
-		for ; pf < len(rows) && pf < i+ahead; pf++ {
-			p.prefetch(int(rows[pf]))
+		for pf < len(rows) && pf < i+ahead {
+			pf += p.prefetch(rows[pf:])
 		}
 		r, k := p.run(rows[i:], exact, c)
 		if k == 0 {
@@ -233,12 +233,21 @@ func (p *partition) prefetchRows() int {
 	return max(1, prefetchAhead/max(1, rb))
 }
 
-// prefetch asks the CPU to fetch row r's vector (or codes).
-func (p *partition) prefetch(r int) {
-	b, off := p.blocks[r/p.blockRows], (r%p.blockRows)*p.dims
-	if p.quant {
-		prefetchRange(unsafe.Pointer(&b.codes[off]), p.dims)
-	} else {
-		prefetchRange(unsafe.Pointer(&b.vecs[off]), 4*p.dims)
+// prefetch asks the CPU to fetch the vectors (or codes) of the first run
+// of consecutive rows of rows in one block (at most prefetchAhead bytes of
+// it: the hardware follows a longer run) and returns the run's length.
+func (p *partition) prefetch(rows []int32) int {
+	r := int(rows[0])
+	b, off := p.blocks[r/p.blockRows], r%p.blockRows
+	n := min(len(rows), p.blockRows-off)
+	k := 1
+	for k < n && int(rows[k]) == r+k {
+		k++
 	}
+	if p.quant {
+		prefetchRange(unsafe.Pointer(&b.codes[off*p.dims]), min(k*p.dims, prefetchAhead))
+	} else {
+		prefetchRange(unsafe.Pointer(&b.vecs[off*p.dims]), min(4*k*p.dims, prefetchAhead))
+	}
+	return k
 }
