@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -88,7 +89,7 @@ func (s *Store) BuildIndex(ctx context.Context) error {
 	index := s.ident(name + "_hnsw")
 	exists, valid, err := indexState(ctx, s.pool, index)
 	if err == nil && !valid {
-		err = s.maintenance(ctx, func(conn *pgx.Conn) error {
+		err = s.maintenance(ctx, table, func(conn *pgx.Conn) error {
 			if exists {
 				if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+index, pgx.QueryExecModeSimpleProtocol); err != nil {
 					return err
@@ -111,7 +112,7 @@ func (s *Store) BuildIndex(ctx context.Context) error {
 // (PostgreSQL 12+), for example after many updates and deletes; writes and
 // searches go on meanwhile. It does nothing when there is no index.
 func (s *Store) Reindex(ctx context.Context) error {
-	_, _, err := s.state()
+	_, table, err := s.state()
 	if err != nil {
 		return err
 	}
@@ -121,34 +122,85 @@ func (s *Store) Reindex(ctx context.Context) error {
 	if !hnsw {
 		return nil
 	}
-	err = s.maintenance(ctx, func(conn *pgx.Conn) error {
+	err = s.maintenance(ctx, table, func(conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, "REINDEX INDEX CONCURRENTLY "+s.ident(name+"_hnsw"), pgx.QueryExecModeSimpleProtocol)
 		return err
 	})
 	return s.wrap(ctx, "reindex", err)
 }
 
-// maintenance runs f on one connection of the pool, with
-// Options.MaintenanceWorkMem set for the session (and reset after) when
-// given. CONCURRENTLY cannot run in a transaction, so SET LOCAL cannot
-// scope it.
-func (s *Store) maintenance(ctx context.Context, f func(conn *pgx.Conn) error) error {
+// autoMemCap is the most maintenance_work_mem BuildIndex and Reindex ask
+// for on their own (Options.MaintenanceWorkMem unset).
+const autoMemCap = 1 << 20 // kB: 1GB
+
+// graphKB estimates, in kB, the memory pgvector's HNSW build needs to hold
+// the graph of rows vectors of dims dimensions in memory: the vector, 2*m
+// neighbour slots of 16 bytes on layer 0 (upper layers add about 1/m of
+// that) and about 200 bytes of element header, plus 10%. At 384
+// dimensions and m = 16 that is 2.3 kB a row (64MB holds about 28,000
+// rows; pgvector's own figure is about 30,000).
+func graphKB(rows int64, dims, m int) int64 {
+	per := int64(4*dims + 32*m + 200)
+	return rows*per*11/10/1024 + 1
+}
+
+// maintenance runs f on one connection of the pool, with the session's
+// maintenance_work_mem and max_parallel_maintenance_workers set for the
+// index build of table (and reset after). maintenance_work_mem is
+// Options.MaintenanceWorkMem when set; otherwise the server's setting, or
+// the estimated size of the table's graph (graphKB) when that is larger,
+// up to autoMemCap. CONCURRENTLY cannot run in a transaction, so SET LOCAL
+// cannot scope them.
+func (s *Store) maintenance(ctx context.Context, table string, f func(conn *pgx.Conn) error) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Release()
 	mem := s.opts.MaintenanceWorkMem
+	if mem == "" {
+		var rows, cur int64
+		err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM "+table+
+			"), (SELECT setting::int8 FROM pg_settings WHERE name = 'maintenance_work_mem')").Scan(&rows, &cur)
+		if err != nil {
+			return err
+		}
+		s.mu.RLock()
+		dims := s.space.Dims
+		s.mu.RUnlock()
+		need := graphKB(rows, dims, s.opts.M)
+		if need > cur {
+			mem = strconv.FormatInt(min(need, autoMemCap), 10) + "kB"
+		}
+		if need > max(cur, autoMemCap) {
+			s.log.Warn("pgvector: the HNSW graph will not fit in maintenance_work_mem, the build will be slow; set Options.MaintenanceWorkMem",
+				"rows", rows, "need_kB", need, "maintenance_work_mem_kB", max(cur, autoMemCap))
+		}
+	}
+	var set []string
 	if mem != "" {
+		set = append(set, "maintenance_work_mem")
 		if _, err := conn.Exec(ctx, "SELECT set_config('maintenance_work_mem', $1, false)", mem); err != nil {
 			return err
 		}
+	}
+	if w := s.opts.IndexWorkers; w != 0 {
+		set = append(set, "max_parallel_maintenance_workers")
+		if _, err := conn.Exec(ctx, "SELECT set_config('max_parallel_maintenance_workers', $1, false)", strconv.Itoa(max(w, 0))); err != nil {
+			return err
+		}
+	}
+	if len(set) > 0 {
 		defer func() {
-			if _, err := conn.Exec(context.WithoutCancel(ctx), "RESET maintenance_work_mem", pgx.QueryExecModeSimpleProtocol); err != nil {
-				conn.Conn().Close(context.WithoutCancel(ctx)) // do not hand the setting back to the pool
+			for _, name := range set {
+				if _, err := conn.Exec(context.WithoutCancel(ctx), "RESET "+name, pgx.QueryExecModeSimpleProtocol); err != nil {
+					conn.Conn().Close(context.WithoutCancel(ctx)) // do not hand the setting back to the pool
+					return
+				}
 			}
 		}()
 	}
+	s.log.Debug("pgvector: index build", "table", table, "maintenance_work_mem", mem, "workers", s.opts.IndexWorkers)
 	return f(conn.Conn())
 }
 

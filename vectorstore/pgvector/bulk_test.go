@@ -1,8 +1,13 @@
 package pgvector_test
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -152,4 +157,69 @@ func TestSearchPathWithoutExtension(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "big3", ms[0].ID)
 	}
+}
+
+// logRecords collects the attributes of the log records with a message.
+type logRecords struct {
+	mu    sync.Mutex
+	attrs []map[string]string
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecords) WithGroup(string) slog.Handler            { return l }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]string{"msg": r.Message}
+	r.Attrs(func(a slog.Attr) bool {
+		m[a.Key] = a.Value.String()
+		return true
+	})
+	l.mu.Lock()
+	l.attrs = append(l.attrs, m)
+	l.mu.Unlock()
+	return nil
+}
+
+// TestBuildIndexSettings: without Options.MaintenanceWorkMem, BuildIndex
+// raises the session's maintenance_work_mem to the graph's estimated size
+// when the setting is smaller, runs with IndexWorkers as
+// max_parallel_maintenance_workers, and hands the connection back to the
+// pool with both reset.
+func TestBuildIndexSettings(t *testing.T) {
+	e := newEnv(t, 1) // one connection: the one BuildIndex used
+	ctx := t.Context()
+	var mem0, workers0 string
+	require.NoError(t, e.pool.QueryRow(ctx, "SELECT current_setting('maintenance_work_mem'), current_setting('max_parallel_maintenance_workers')").Scan(&mem0, &workers0))
+	logs := &logRecords{}
+	st := e.store(t, pgvector.Options{DeferIndex: true, IndexWorkers: 1, Logger: slog.New(logs)})
+	require.NoError(t, st.Init(ctx, vectorstore.Space{Model: "settings", Dims: 8}))
+	r := rand.New(rand.NewPCG(7, 8))
+	recs := bulkRecs(r, 2000, 8, "t", "s")
+	require.NoError(t, st.Upsert(ctx, recs))
+	// Smaller than the graph of 2,000 rows (about 1.6MB).
+	_, err := e.pool.Exec(ctx, "SET maintenance_work_mem = '1MB'")
+	require.NoError(t, err)
+	require.NoError(t, st.BuildIndex(ctx))
+
+	var build map[string]string
+	for _, a := range logs.attrs {
+		if a["msg"] == "pgvector: index build" {
+			build = a
+		}
+	}
+	require.NotNil(t, build, "no index build logged")
+	kb, ok := strings.CutSuffix(build["maintenance_work_mem"], "kB")
+	require.True(t, ok, "maintenance_work_mem %q", build["maintenance_work_mem"])
+	n, err := strconv.Atoi(kb)
+	require.NoError(t, err)
+	require.Greater(t, n, 1024, "maintenance_work_mem not raised above the session's 1MB")
+	require.Equal(t, "1", build["workers"])
+
+	var mem, workers string
+	require.NoError(t, e.pool.QueryRow(ctx, "SELECT current_setting('maintenance_work_mem'), current_setting('max_parallel_maintenance_workers')").Scan(&mem, &workers))
+	require.Equal(t, mem0, mem, "maintenance_work_mem not reset")
+	require.Equal(t, workers0, workers, "max_parallel_maintenance_workers not reset")
+	ms, err := st.Search(ctx, vectorstore.Query{Vector: recs[11].Vector, TopK: 1, Filter: vectorstore.Filter{TenantID: "t"}})
+	require.NoError(t, err)
+	require.Equal(t, "s11", ms[0].ID)
 }

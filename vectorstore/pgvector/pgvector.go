@@ -124,7 +124,12 @@
 // For a large initial load set Options.DeferIndex: Init creates the table
 // without the index, searches are exact (brute force over the filter's
 // rows) until BuildIndex builds it with CREATE INDEX CONCURRENTLY, and
-// Reindex rebuilds it the same way (REINDEX INDEX CONCURRENTLY).
+// Reindex rebuilds it the same way (REINDEX INDEX CONCURRENTLY). Both size
+// maintenance_work_mem so that the graph fits in memory (pgvector builds
+// many times slower once it does not; see Options.MaintenanceWorkMem) and
+// let pgvector build in parallel (Options.IndexWorkers): at 100k×384 on 2
+// shared cores the build took 47 s with the server's 2 workers, 66 s in
+// one process.
 //
 // # PGlite and connection poolers
 //
@@ -242,8 +247,19 @@ type Options struct {
 	// is the maintenance_work_mem BuildIndex and Reindex run with. HNSW
 	// builds many times slower once its graph outgrows it (pgvector then
 	// notes "hnsw graph no longer fits into maintenance_work_mem"); the
-	// server default is 64MB, about 30,000 vectors of 384 dimensions.
+	// server default is 64MB, about 30,000 vectors of 384 dimensions. When
+	// empty, they count the table's rows and raise the session's setting to
+	// the graph's estimated size (about 2.3 kB a row at 384 dimensions and
+	// M = 16) when the server's is smaller, up to 1GB (about 450,000 such
+	// rows), logging a warning when even that is too small.
 	MaintenanceWorkMem string
+	// IndexWorkers, when positive, is the max_parallel_maintenance_workers
+	// BuildIndex and Reindex run with: pgvector (0.6+) builds HNSW in
+	// parallel, the server's default is 2 workers, and the server caps them
+	// with max_parallel_workers, max_worker_processes, the table's size and
+	// 32MB of maintenance_work_mem per process. -1 builds in one process; 0
+	// keeps the server's setting.
+	IndexWorkers int
 }
 
 // Store is a vectorstore.VectorStore on PostgreSQL + pgvector. It is safe
@@ -319,6 +335,9 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) 
 	}
 	if opts.ExactThreshold < -1 {
 		v.Add("exact_threshold", "must be -1 or more")
+	}
+	if opts.IndexWorkers < -1 || opts.IndexWorkers > 1024 {
+		v.Add("index_workers", "must be between -1 and 1024")
 	}
 	if opts.MaintenanceWorkMem != "" && !memRE.MatchString(opts.MaintenanceWorkMem) {
 		v.Add("maintenance_work_mem", "must be digits followed by kB, MB or GB")

@@ -78,6 +78,7 @@ func TestOptionsValidated(t *testing.T) {
 		{FilterEfSearch: 1001},
 		{ExactThreshold: -2},
 		{MaintenanceWorkMem: "lots"},
+		{IndexWorkers: -2},
 	} {
 		_, err := pgvector.New(t.Context(), e.pool, o)
 		require.ErrorIs(t, err, record.ErrInvalidInput, "%+v", o)
