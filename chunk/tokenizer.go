@@ -50,6 +50,8 @@ type encoder struct {
 	vocab []string
 	// next returns the end of the pre-token starting at byte i of a text.
 	next func(s string, i int) int
+	// free holds pieceCaches for reuse (see getCache).
+	free chan *pieceCache
 }
 
 var (
@@ -94,7 +96,7 @@ func loadEncoder(name string) (*encoder, error) {
 			encoderErr[slot] = fmt.Errorf("chunk: load encoding %s: %w", name, err)
 			return
 		}
-		e := &encoder{name: name, ranks: ranks, next: cl100kNext}
+		e := &encoder{name: name, ranks: ranks, next: cl100kNext, free: make(chan *pieceCache, pieceFreeList)}
 		if name == O200kBase {
 			e.next = o200kNext
 		}
@@ -109,46 +111,45 @@ func loadEncoder(name string) (*encoder, error) {
 	return encoderCache[slot], encoderErr[slot]
 }
 
-// encode appends the tokens of text to ids, or when ids is nil their start
-// offsets to off.
-func (e *encoder) encode(text string, ids, off []int) ([]int, []int) {
-	wantIDs := ids != nil
+// encode appends the token ids of text to ids.
+func (e *encoder) encode(text string, ids []int) []int {
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
 		if id, ok := e.ranks[text[i:j]]; ok {
-			if wantIDs {
-				ids = append(ids, id)
-			} else {
-				off = append(off, i)
-			}
+			ids = append(ids, id)
 		} else {
-			pos := i
-			bytePairMerge(text[i:j], e.ranks, func(id, size int) {
-				if wantIDs {
-					ids = append(ids, id)
-				} else {
-					off = append(off, pos)
-				}
-				pos += size
+			bytePairMerge(text[i:j], e.ranks, func(id, _ int) {
+				ids = append(ids, id)
 			})
 		}
 		i = j
 	}
-	return ids, off
+	return ids
+}
+
+// offsets appends the start offset of each token of text to off.
+func (e *encoder) offsets(text string, off []int) []int {
+	c := e.getCache()
+	for i := 0; i < len(text); {
+		j := e.next(text, i)
+		off, _ = e.pieceTokens(c, text[i:j], i, off, true)
+		i = j
+	}
+	e.putCache(c)
+	return off
 }
 
 // count returns the number of tokens of text.
 func (e *encoder) count(text string) int {
+	c := e.getCache()
 	n := 0
 	for i := 0; i < len(text); {
 		j := e.next(text, i)
-		if _, ok := e.ranks[text[i:j]]; ok {
-			n++
-		} else {
-			bytePairMerge(text[i:j], e.ranks, func(int, int) { n++ })
-		}
+		_, k := e.pieceTokens(c, text[i:j], i, nil, false)
+		n += k
 		i = j
 	}
+	e.putCache(c)
 	return n
 }
 
@@ -162,7 +163,7 @@ func (t *Tokenizer) Encode(text string) []int {
 	if text == "" {
 		return nil
 	}
-	ids, _ := t.enc.encode(replaceInvalid(text), make([]int, 0, len(text)/3+1), nil)
+	ids := t.enc.encode(replaceInvalid(text), make([]int, 0, len(text)/3+1))
 	return ids
 }
 
@@ -212,7 +213,7 @@ type tokenized struct {
 func (e *encoder) tokenize(text string) *tokenized {
 	// Only the offsets are kept: the pre-tokens tile the text, and so do
 	// the tokens of each pre-token.
-	_, off := e.encode(text, nil, make([]int, 0, len(text)/4+2))
+	off := e.offsets(text, make([]int, 0, len(text)/4+2))
 	off = append(off, len(text))
 	return &tokenized{text: text, enc: e, off: off}
 }

@@ -98,12 +98,17 @@ type Embedder struct {
 	bigrams bool
 	chars   bool
 	model   string
-	// free keeps the scratch buffers of finished calls for the next ones.
-	// Not a sync.Pool: a pool is emptied by every garbage collection, and
-	// a batch of long texts then allocates its feature tables (about
-	// 0.5 MB) again, which was a third of the bytes an ingestion allocated.
-	free chan *scratch
 }
+
+// freeScratch keeps the scratch buffers of finished calls for the next
+// ones, of any Embedder (a scratch holds buffers only). Not a sync.Pool:
+// a pool is emptied by every garbage collection, and a batch of long
+// texts then allocates its feature tables (about 0.5 MB) again, which was
+// a third of the bytes an ingestion allocated. Not one list per Embedder
+// either: a program that builds an Embedder per client (or per run) grew
+// the tables from nothing each time, 10 MB of allocation per ingestion of
+// a 1.2 MB corpus.
+var freeScratch = make(chan *scratch, max(4, runtime.GOMAXPROCS(0)))
 
 var _ embed.Embedder = (*Embedder)(nil)
 
@@ -125,7 +130,6 @@ func New(cfg Config) (*Embedder, error) {
 	if cfg.NoCharNGrams {
 		e.model += "-nochars"
 	}
-	e.free = make(chan *scratch, max(4, runtime.GOMAXPROCS(0)))
 	return e, nil
 }
 
@@ -178,7 +182,7 @@ func (e *Embedder) Vector(text string) []float32 {
 // getScratch returns a free scratch, or a new one.
 func (e *Embedder) getScratch() *scratch {
 	select {
-	case s := <-e.free:
+	case s := <-freeScratch:
 		return s
 	default:
 		return new(scratch)
@@ -188,7 +192,7 @@ func (e *Embedder) getScratch() *scratch {
 // putScratch keeps s for a later call, unless enough are kept already.
 func (e *Embedder) putScratch(s *scratch) {
 	select {
-	case e.free <- s:
+	case freeScratch <- s:
 	default:
 	}
 }
