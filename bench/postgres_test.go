@@ -18,6 +18,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -25,6 +26,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,11 +231,11 @@ func pgvLoad(b *testing.B, n int) (*pgvector.Store, *pgvector.Store, *pgvector.S
 }
 
 // pgvLoadTable fills a fresh store with n unit vectors the way a bulk
-// import would: the HNSW index is dropped, rows are upserted in batches of
-// 1000, and the index is built again with maintenance_work_mem 512MB
-// (CREATE INDEX on loaded rows is much faster than inserting into the
-// graph row by row). open returns a Store on that table with the given
-// options (Schema is set).
+// import would: Options.DeferIndex (no HNSW index during the load), rows
+// upserted in batches of 1000, then BuildIndex (CREATE INDEX CONCURRENTLY
+// with maintenance_work_mem sized to the graph and the server's parallel
+// workers). open returns a Store on that table with the given options
+// (Schema is set).
 func pgvLoadTable(b *testing.B, n int) (open func(pgvector.Options) *pgvector.Store, vecs [][]float32, tenants []string) {
 	b.Helper()
 	url := testsvc.PGVectorURL(b)
@@ -241,7 +243,7 @@ func pgvLoadTable(b *testing.B, n int) (open func(pgvector.Options) *pgvector.St
 	pool := testsvc.Pool(b, testsvc.PoolConfig(b, url, 2))
 	schema := testsvc.Schema(b, url)
 	model := fmt.Sprintf("bench-%d", n)
-	st, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema})
+	st, err := pgvector.New(ctx, pool, pgvector.Options{Schema: schema, DeferIndex: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -249,10 +251,6 @@ func pgvLoadTable(b *testing.B, n int) (open func(pgvector.Options) *pgvector.St
 		b.Fatal(err)
 	}
 	table := st.TableName(model)
-	index := pgx.Identifier{schema, table + "_hnsw"}.Sanitize()
-	if _, err := pool.Exec(ctx, "DROP INDEX "+index); err != nil {
-		b.Fatal(err)
-	}
 	r := rand.New(rand.NewPCG(42, uint64(n)))
 	vecs = make([][]float32, n)
 	tenants = make([]string, n)
@@ -272,17 +270,7 @@ func pgvLoadTable(b *testing.B, n int) (open func(pgvector.Options) *pgvector.St
 	}
 	loaded := time.Since(start)
 	start = time.Now()
-	// The graph must fit in maintenance_work_mem, or pgvector builds it on
-	// disk, many times slower.
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT set_config('maintenance_work_mem', '512MB', true)"); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, fmt.Sprintf("CREATE INDEX %s ON %s USING hnsw (embedding vector_cosine_ops) WITH (m = %d, ef_construction = %d)",
-			pgx.Identifier{table + "_hnsw"}.Sanitize(), pgx.Identifier{schema, table}.Sanitize(), pgvector.DefaultM, pgvector.DefaultEfConstruction))
-		return err
-	})
-	if err != nil {
+	if err := st.BuildIndex(ctx); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, "ANALYZE "+pgx.Identifier{schema, table}.Sanitize()); err != nil {
@@ -409,7 +397,8 @@ func BenchmarkPGVectorUpsert(b *testing.B) {
 // BenchmarkPGVectorBulkLoad loads n 384-dim records (batches of 1,000, the
 // tenant mix of pgvLoad) into a new table several ways and reports rows/s:
 // "copy-indexed" (COPY into a table with its HNSW index), "copy-load"
-// (Options.DeferIndex, the load only, no index), "copy-deferred"
+// (Options.DeferIndex, the load only, no index; "-batch10k" with 10,000
+// records per Upsert, "-2conns" with two Upserts at a time), "copy-deferred"
 // (DeferIndex, then BuildIndex with the automatic maintenance_work_mem
 // and the server's parallel workers, the build included),
 // "copy-deferred-serial" (the same, IndexWorkers -1: no parallel workers)
@@ -424,12 +413,16 @@ func BenchmarkPGVectorBulkLoad(b *testing.B) {
 			opts  pgvector.Options
 			rows  int
 			build bool
+			batch int // records per Upsert
+			conns int // Upserts running at once
 		}{
-			{"copy-indexed", pgvector.Options{}, n, false},
-			{"copy-load", pgvector.Options{DeferIndex: true}, n, false},
-			{"copy-deferred", pgvector.Options{DeferIndex: true}, n, true},
-			{"copy-deferred-serial", pgvector.Options{DeferIndex: true, IndexWorkers: -1}, n, true},
-			{"insert-indexed", pgvector.Options{NoCopy: true}, min(n, 10_000), false},
+			{"copy-indexed", pgvector.Options{}, n, false, 1000, 1},
+			{"copy-load", pgvector.Options{DeferIndex: true}, n, false, 1000, 1},
+			{"copy-load-batch10k", pgvector.Options{DeferIndex: true}, n, false, 10_000, 1},
+			{"copy-load-2conns", pgvector.Options{DeferIndex: true}, n, false, 1000, 2},
+			{"copy-deferred", pgvector.Options{DeferIndex: true}, n, true, 1000, 1},
+			{"copy-deferred-serial", pgvector.Options{DeferIndex: true, IndexWorkers: -1}, n, true, 1000, 1},
+			{"insert-indexed", pgvector.Options{NoCopy: true}, min(n, 10_000), false, 1000, 1},
 		} {
 			b.Run(fmt.Sprintf("n=%d/%s", c.rows, c.name), func(b *testing.B) {
 				url := testsvc.PGVectorURL(b)
@@ -459,10 +452,18 @@ func BenchmarkPGVectorBulkLoad(b *testing.B) {
 					if err := st.Init(ctx, vectorstore.Space{Model: "bulk", Dims: pgvDims}); err != nil {
 						b.Fatal(err)
 					}
-					for i := 0; i < len(recs); i += 1000 {
-						if err := st.Upsert(ctx, recs[i:min(i+1000, len(recs))]); err != nil {
-							b.Fatal(err)
-						}
+					errs := make([]error, c.conns)
+					var wg sync.WaitGroup
+					for w := range c.conns {
+						wg.Go(func() {
+							for i := w * c.batch; i < len(recs) && errs[w] == nil; i += c.conns * c.batch {
+								errs[w] = st.Upsert(ctx, recs[i:min(i+c.batch, len(recs))])
+							}
+						})
+					}
+					wg.Wait()
+					if err := errors.Join(errs...); err != nil {
+						b.Fatal(err)
 					}
 					loaded := time.Since(start)
 					if c.build {
