@@ -405,7 +405,8 @@ func BenchmarkPGVectorUpsert(b *testing.B) {
 // and "insert-indexed" (Options.NoCopy: the INSERT … unnest path, into the
 // indexed table; at most 10,000 rows, it is slow). The server's notices
 // (pgvector's "hnsw graph no longer fits into maintenance_work_mem") are
-// logged. On PGlite every path is the INSERT one.
+// logged. On PGlite every path is the INSERT one, and the native
+// variants (batch10k, 2conns, serial) are skipped.
 func BenchmarkPGVectorBulkLoad(b *testing.B) {
 	for _, n := range pgvSizes() {
 		for _, c := range []struct {
@@ -427,7 +428,15 @@ func BenchmarkPGVectorBulkLoad(b *testing.B) {
 			b.Run(fmt.Sprintf("n=%d/%s", c.rows, c.name), func(b *testing.B) {
 				url := testsvc.PGVectorURL(b)
 				ctx := context.Background()
-				cfg := testsvc.PoolConfig(b, url, 2)
+				if c.conns > 1 || c.batch != 1000 || c.opts.IndexWorkers != 0 {
+					// Variants of the native paths: PGlite has no COPY and no
+					// parallel workers, and serves every connection from one
+					// session (concurrent transactions would meet).
+					if lite, err := testsvc.IsPGlite(ctx, url); err != nil || lite {
+						b.Skipf("a native server's variant, not run on PGlite (err %v)", err)
+					}
+				}
+				cfg := testsvc.PoolConfig(b, url, int32(max(2, c.conns)))
 				cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { b.Logf("server %s: %s", n.Severity, n.Message) }
 				pool := testsvc.Pool(b, cfg)
 				r := rand.New(rand.NewPCG(42, uint64(n)))
