@@ -102,9 +102,10 @@ func recordSize(r *vectorstore.Record) int {
 	return 4*len(r.Vector) + len(r.ID) + len(r.TenantID) + len(r.BotID) + len(r.SourceID) + len(r.DocumentID) + 5*binary.MaxVarintLen64
 }
 
-// appendRecord appends r with its vector normalized (through scratch),
-// and its metadata's number in the entry when md >= 0 (opUpsertMD).
-func appendRecord(b []byte, r *vectorstore.Record, scratch []float32, inv float64, md int) []byte {
+// appendRecordHead appends r's strings and its metadata's number in the
+// entry when md >= 0 (opUpsertMD): all of the record but its normalized
+// vector, which follows (encodeVectors).
+func appendRecordHead(b []byte, r *vectorstore.Record, md int) []byte {
 	b = appendString(b, r.ID)
 	b = appendString(b, r.TenantID)
 	b = appendString(b, r.BotID)
@@ -113,8 +114,7 @@ func appendRecord(b []byte, r *vectorstore.Record, scratch []float32, inv float6
 	if md >= 0 {
 		b = appendUvarint(b, uint64(md))
 	}
-	normalizeInto(scratch, r.Vector, inv)
-	return appendFloats(b, scratch)
+	return b
 }
 
 func appendFilter(b []byte, f vectorstore.Filter) []byte {
@@ -272,6 +272,23 @@ func (s *Store) apply(payload []byte) error {
 		if n > uint64(len(d.b)) {
 			return errShort
 		}
+		// The rows first, in order; then their vectors, in parallel
+		// (batch.go).
+		sets, updates := s.sets[:0], false
+		defer func() {
+			if cap(sets) > 64<<10 {
+				sets = nil // a large entry's list is not kept
+			}
+			s.sets = sets[:0]
+		}()
+		// flush sets the vectors of the rows put so far (on an error too,
+		// as when each row's vector was set with it).
+		flush := func() error {
+			if updates {
+				dedupSets(sets)
+			}
+			return s.setVectors(sets, payload)
+		}
 		for range n {
 			id, tenant := d.bytes(), d.bytes()
 			bot, src, doc := d.bytes(), d.bytes(), d.bytes()
@@ -279,24 +296,26 @@ func (s *Store) apply(payload []byte) error {
 			if table != nil {
 				i := d.uvarint()
 				if d.err == nil && i >= uint64(len(table)) {
-					return errors.New("metadata number out of range")
+					return errors.Join(errors.New("metadata number out of range"), flush())
 				}
 				md = table[i]
 			}
 			if d.err != nil {
-				return d.err
+				return errors.Join(d.err, flush())
 			}
 			if len(d.b) < 4*s.space.Dims {
-				return errShort
+				return errors.Join(errShort, flush())
 			}
-			p, row, err := s.put(tenant, id, bot, src, doc, md)
+			p, row, added, err := s.put(tenant, id, bot, src, doc, md)
 			if err != nil {
-				return err
+				return errors.Join(err, flush())
 			}
-			if err := s.setVector(p, row, d.b[:4*s.space.Dims]); err != nil {
-				return err
-			}
+			updates = updates || !added
+			sets = append(sets, vecSet{p: p, row: row, off: len(payload) - len(d.b)})
 			d.b = d.b[4*s.space.Dims:]
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 	case opDelete:
 		tenant, bot := string(d.bytes()), string(d.bytes())
@@ -329,8 +348,8 @@ func (s *Store) apply(payload []byte) error {
 
 // put inserts or replaces one record (but for its vector: see setVector),
 // with md its metadata's canonical JSON (nil for none), and returns its
-// partition and row.
-func (s *Store) put(tenant, id, bot, src, doc, md []byte) (*partition, int, error) {
+// partition and row, and whether the row is new.
+func (s *Store) put(tenant, id, bot, src, doc, md []byte) (*partition, int, bool, error) {
 	p := s.tenants[string(tenant)]
 	if p == nil {
 		p = newPartition(s.space.Dims, s.blockRows, s.cfg.quant == Int8)
@@ -350,9 +369,9 @@ func (s *Store) put(tenant, id, bot, src, doc, md []byte) (*partition, int, erro
 	s.in.unref(old.source)
 	s.in.unref(old.doc)
 	if err := p.setMetadata(row, md); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
-	return p, row, nil
+	return p, row, !ok, nil
 }
 
 func (s *Store) deleteMatching(tenant, bot string, srcs, docs []string) {
@@ -698,7 +717,7 @@ func (s *Store) loadSnapshot() error {
 			if r.err != nil {
 				break
 			}
-			p, row, err := s.put(tenant, id, bot, src, doc, nil)
+			p, row, _, err := s.put(tenant, id, bot, src, doc, nil)
 			if err != nil {
 				r.err = err
 				break

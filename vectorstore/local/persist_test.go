@@ -624,7 +624,8 @@ func FuzzApply(f *testing.F) {
 	s.buf = s.entryStart(nil, opUpsert)
 	s.buf = appendUvarint(s.buf, 2)
 	for _, rec := range randRecs(r, 2, "a") {
-		s.buf = appendRecord(s.buf, &rec, make([]float32, testDims), 1, -1)
+		s.buf = appendRecordHead(s.buf, &rec, -1)
+		s.buf = appendFloats(s.buf, rec.Vector)
 	}
 	f.Add(append([]byte(nil), s.buf[entryHead:]...))
 	s.buf = s.entryStart(nil, opDelete)

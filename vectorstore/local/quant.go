@@ -178,7 +178,26 @@ func (s *Store) searchQuant(p *partition, q []float32, k int, c *compiled, useMi
 	return out[:min(k, len(out))], nil
 }
 
-func (p *partition) loc(r int) int64 { return p.blocks[r/p.blockRows].locs[r%p.blockRows] }
+// loc returns where row r's float32s are (see readFloats).
+func (p *partition) loc(r int) int64 {
+	b, i := p.blocks[r/p.blockRows], r%p.blockRows
+	if b.locs == nil {
+		return b.locBase + int64(i)*int64(4*p.dims)
+	}
+	return b.locs[i]
+}
+
+// ownLocs gives b, in a quantized partition, its own array of locations
+// (as long as its rows), before one changes.
+func (p *partition) ownLocs(b *block) {
+	if !p.quant || b.locs != nil {
+		return
+	}
+	b.locs = make([]int64, len(b.ids))
+	for i := range b.locs {
+		b.locs[i] = b.locBase + int64(i)*int64(4*p.dims)
+	}
+}
 
 // readFloats reads the float32s at loc (a snapshot offset when >= 0, else
 // -loc-1 in the rescore file) into dst through buf.
@@ -216,6 +235,7 @@ func (s *Store) setVector(p *partition, row int, raw []byte) error {
 	if err != nil {
 		return fmt.Errorf("vectorstore/local: write %s: %w", rescoreFile, err)
 	}
+	p.ownLocs(b)
 	b.locs[i] = -off - 1
 	return nil
 }

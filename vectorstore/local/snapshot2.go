@@ -134,7 +134,7 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 			return nil, err
 		}
 		t.vecOff = cw.n
-		for _, b := range p.blocks {
+		for bi, b := range p.blocks {
 			if !p.quant {
 				if err := cw.write32s(floatBytes(b.vecs)); err != nil {
 					return nil, err
@@ -142,8 +142,8 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 				continue
 			}
 			buf = buf[:0]
-			for _, loc := range b.locs {
-				if err := s.readFloats(loc, vec, raw); err != nil {
+			for r := range b.ids {
+				if err := s.readFloats(p.loc(bi*p.blockRows+r), vec, raw); err != nil {
 					return nil, err
 				}
 				buf = appendFloats(buf, vec)
@@ -434,6 +434,26 @@ func (s *Store) loadSnapshot2(f *os.File, size int64, path string, v3 bool) (err
 	s.mapping, s.snapFile = m, f
 	s.seq = dir.seq
 	s.snapSize = size
+	// Building the state read the IDs, the metas and the metadata indexes
+	// through the mapping; the IDs are on the heap now, and the others are
+	// read again only by filtered searches, deletes and writes: let their
+	// pages go until then (about 30 MB at 1M rows). Nothing has written
+	// to the mapping yet, so the pages are the file's.
+	for i := range dir.tenants {
+		t := &dir.tenants[i]
+		rows := int64(t.rows)
+		releasePages(m, t.idEndOff, rows*4)
+		releasePages(m, t.idOff, t.idLen)
+		releasePages(m, t.metaOff, rows*12)
+		if t.mdOff != 0 {
+			releasePages(m, t.mdOff, rows*4)
+		}
+		if s.cfg.quant == Int8 {
+			// Rescoring reads the float32s with pread, not the mapping;
+			// quantizing a Float32 snapshot read them all.
+			releasePages(m, t.vecOff, rows*int64(4*s.space.Dims))
+		}
+	}
 	return nil
 }
 
@@ -558,10 +578,7 @@ func (s *Store) attach(p *partition, m []byte, t *snapTenant) error {
 		}
 		b.codes = codes[i0*dims : i1*dims : i1*dims]
 		b.scales = scales[i0:i1:i1]
-		b.locs = make([]int64, i1-i0)
-		for r := range b.locs {
-			b.locs[r] = t.vecOff + int64((i0+r)*dims*4)
-		}
+		b.locs, b.locBase = nil, t.vecOff+int64(i0)*int64(dims*4)
 	}
 	return nil
 }

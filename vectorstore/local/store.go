@@ -177,8 +177,10 @@ type Store struct {
 	snapSize int64
 	broken   error     // a failed log write that could not be undone
 	buf      []byte    // the entry being written
-	scratch  []float32 // a vector being normalized
 	invs     []float64 // 1/|v| of the records being upserted
+	offs     []int     // where their vectors go in buf
+	sets     []vecSet  // the vectors of the entry being applied
+	sideBuf  []byte    // their float32s for the rescore file (Int8)
 
 	// The snapshot, mapped (snapshot2.go), and for an Int8 store the
 	// float32s written since it (quant.go).
@@ -309,7 +311,6 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 	if err := s.ready(); err != nil {
 		return err
 	}
-	s.invs = s.invs[:0]
 	for i := range recs {
 		r := &recs[i]
 		if r.TenantID == "" {
@@ -318,23 +319,17 @@ func (s *Store) Upsert(ctx context.Context, recs []vectorstore.Record) error {
 		if r.ID == "" {
 			return fmt.Errorf("vectorstore/local: %w", record.Invalid(fmt.Sprintf("records[%d].id", i), "is required"))
 		}
-		if len(r.Vector) != s.space.Dims {
-			_, err := s.checkVector("records[%d].vector", i, r.Vector)
-			return err
-		}
-		inv, ok := invNorm(r.Vector)
-		if !ok {
-			_, err := s.checkVector("records[%d].vector", i, r.Vector)
-			return err
-		}
-		s.invs = append(s.invs, inv)
+	}
+	if i := s.checkNorms(func(i int) []float32 { return recs[i].Vector }, len(recs)); i >= 0 {
+		_, err := s.checkVector("records[%d].vector", i, recs[i].Vector)
+		return err
 	}
 	err = s.upsertLocked(recs, mds)
 	if cap(s.buf) > 4<<20 {
 		s.buf = nil // a large batch's buffers are not kept
 	}
 	if cap(s.invs) > 64<<10 {
-		s.invs = nil
+		s.invs, s.offs = nil, nil
 	}
 	if err == nil && s.needCompaction() {
 		return s.compactLocked()
@@ -394,9 +389,8 @@ func (s *Store) upsertLocked(recs []vectorstore.Record, mds [][]byte) error {
 			}
 		}
 		s.buf = appendUvarint(s.buf, uint64(n))
-		if len(s.scratch) != s.space.Dims {
-			s.scratch = make([]float32, s.space.Dims)
-		}
+		// The strings here, the vectors after, in parallel (batch.go).
+		offs := s.offs[:0]
 		for i := range recs[:n] {
 			md := -1
 			if mds != nil {
@@ -405,8 +399,12 @@ func (s *Store) upsertLocked(recs []vectorstore.Record, mds [][]byte) error {
 					md = table[string(mds[i])]
 				}
 			}
-			s.buf = appendRecord(s.buf, &recs[i], s.scratch, invs[i], md)
+			s.buf = appendRecordHead(s.buf, &recs[i], md)
+			offs = append(offs, len(s.buf))
+			s.buf = s.buf[:len(s.buf)+4*s.space.Dims]
 		}
+		s.encodeVectors(s.buf, offs, func(i int) []float32 { return recs[i].Vector }, invs[:n])
+		s.offs = offs[:0]
 		if err := s.commit(); err != nil {
 			return err
 		}
