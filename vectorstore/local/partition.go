@@ -92,9 +92,9 @@ type block struct {
 	// rows have not moved or changed since (locs nil), the offset of its
 	// first row's float32s in the snapshot: 8 bytes per row less memory.
 	locBase int64
-	ids    []string
-	metas  []meta
-	mds    []int32 // per row, its metadata in the partition's table (0: none)
+	ids     []string
+	metas   []meta
+	mds     []int32 // per row, its metadata in the partition's table (0: none)
 }
 
 // partition holds one tenant's records in blocks of at most blockRows rows
