@@ -202,6 +202,16 @@ func (p *partition) ownLocs(b *block) {
 // readFloats reads the float32s at loc (a snapshot offset when >= 0, else
 // -loc-1 in the rescore file) into dst through buf.
 func (s *Store) readFloats(loc int64, dst []float32, buf []byte) error {
+	if err := s.readRaw(loc, buf[:4*len(dst)]); err != nil {
+		return err
+	}
+	decodeFloats(dst, buf)
+	return nil
+}
+
+// readRaw reads the little-endian float32s at loc (as readFloats) into
+// buf: one row's or, for buf longer, those of the rows stored after it.
+func (s *Store) readRaw(loc int64, buf []byte) error {
 	var err error
 	if loc >= 0 {
 		if s.snapFile == nil {
@@ -214,8 +224,15 @@ func (s *Store) readFloats(loc int64, dst []float32, buf []byte) error {
 	if err != nil {
 		return fmt.Errorf("vectorstore/local: read vector: %w", err)
 	}
-	decodeFloats(dst, buf)
 	return nil
+}
+
+// locAfter returns the location n bytes after loc in the same file.
+func locAfter(loc, n int64) int64 {
+	if loc >= 0 {
+		return loc + n
+	}
+	return loc - n
 }
 
 // setVector stores the normalized little-endian float32s raw as row's

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
+	"slices"
 	"unsafe"
 )
 
@@ -125,8 +126,6 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 	}
 	dims := s.space.Dims
 	var buf []byte
-	vec := make([]float32, dims)
-	raw := make([]byte, 4*dims)
 	for name, p := range s.tenants {
 		p.md.init()
 		t := snapTenant{name: name, rows: p.n, mdJSON: p.md.jsons}
@@ -141,12 +140,21 @@ func (s *Store) writeSnapshot2(w io.Writer) (*snapDir, error) {
 				}
 				continue
 			}
-			buf = buf[:0]
-			for r := range b.ids {
-				if err := s.readFloats(p.loc(bi*p.blockRows+r), vec, raw); err != nil {
+			// The float32s as the files hold them (little-endian), read a
+			// run of rows lying one after the other at a time.
+			size := int64(4 * dims)
+			buf = slices.Grow(buf[:0], len(b.ids)*int(size))
+			for r := 0; r < len(b.ids); {
+				loc, n := p.loc(bi*p.blockRows+r), 1
+				for r+n < len(b.ids) && p.loc(bi*p.blockRows+r+n) == locAfter(loc, int64(n)*size) {
+					n++
+				}
+				at := len(buf)
+				buf = buf[:at+n*int(size)]
+				if err := s.readRaw(loc, buf[at:]); err != nil {
 					return nil, err
 				}
-				buf = appendFloats(buf, vec)
+				r += n
 			}
 			if _, err := cw.Write(buf); err != nil {
 				return nil, err

@@ -13,9 +13,10 @@
 // normalized to unit length, in blocks of contiguous float32s (about 1 MiB
 // each), each with parallel arrays of record IDs and of the bot, source and
 // document IDs interned as int32. Memory is therefore close to the raw
-// vector bytes: per record, dims*4 bytes plus its ID string, a map entry,
-// 12 bytes of filter IDs and 4 bytes naming its metadata. Deleting swaps the
-// last row into the hole.
+// vector bytes: per record, dims*4 bytes plus its ID string, an ID index
+// slot, 12 bytes of filter IDs and 4 bytes naming its metadata. Deleting
+// swaps the last row into the hole. A large Upsert batch spreads the
+// per-vector work over several goroutines (batch.go).
 //
 // Metadata (vectorstore.Record.Metadata) is interned per partition: a
 // table of the distinct metadata of its rows (a document's chunks share
@@ -25,7 +26,8 @@
 // Init memory-maps it copy-on-write and points the blocks into it instead
 // of decoding it: a reopen costs reading the file once for its checksum
 // and building the ID index, and the pages come in as searches touch them
-// (the first search after a reopen pays that). With WithQuantization(Int8)
+// (the first search after a reopen pays that); the pages of the IDs and
+// metas that building read are let go again. With WithQuantization(Int8)
 // the blocks hold one int8 code per dimension and a scale per row instead
 // of the float32s, which stay on disk and are read back only to rescore a
 // search's best candidates (quant.go): about a quarter of the memory.
@@ -141,7 +143,10 @@ func WithSync(sync bool) Option { return func(c *config) { c.sync = sync } }
 func WithCompactionThreshold(n int64) Option { return func(c *config) { c.compaction = n } }
 
 // WithParallelism sets how many goroutines at most scan a large partition
-// in one Search. The default, 0, means runtime.GOMAXPROCS(0).
+// in one Search, and share the per-vector work of a large Upsert batch
+// (checking, normalizing, encoding and storing or quantizing the vectors;
+// the log entry and the rows are the same whatever the number). The
+// default, 0, means runtime.GOMAXPROCS(0).
 func WithParallelism(n int) Option { return func(c *config) { c.workers = n } }
 
 // Store is the embedded vector store. It implements vectorstore.VectorStore
