@@ -378,34 +378,44 @@ func BenchmarkColdReopenLocal(b *testing.B) {
 	}
 }
 
-// BenchmarkColdAdd adds coldSize() vectors in a new process per iteration
-// (data generated before the clock starts): vectorstore/local in memory,
-// on disk with the default fsync per batch of 1,000, and chromem-go
-// in memory.
+// BenchmarkColdAdd adds coldSize() vectors in a new process per variant
+// and iteration (data generated before the clock starts): vectorstore/local
+// in memory, on disk with the default fsync per batch of 1,000 (Float32
+// and Int8), and chromem-go in memory. Each iteration runs the four one
+// after the other, so that a change in the machine's load hits them alike;
+// the figures are medians over the iterations, and the ratios compare the
+// local store in memory with chromem-go (wall and CPU time).
 func BenchmarkColdAdd(b *testing.B) {
 	b.Logf("CPU: %s, %d cores; %d vectors × %d", cpuName(), runtime.NumCPU(), coldSize(), vsDims)
 	n := strconv.Itoa(coldSize())
-	for _, c := range []struct{ name, op, quant string }{
+	variants := []struct{ name, op, quant string }{
 		{"local-memory", "add-local", "float32"},
 		{"local-disk", "add-local-disk", "float32"},
 		{"local-disk-int8", "add-local-disk", "int8"},
 		{"chromem", "add-chromem", ""},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			var add, cpu, rss []float64
-			for b.Loop() {
-				dir := ""
-				if c.op == "add-local-disk" {
-					dir = b.TempDir()
-				}
-				r := spawn(b, c.op, "MINIRAG_BENCH_DIR="+dir, "MINIRAG_BENCH_QUANT="+c.quant, "MINIRAG_BENCH_N="+n)
-				add, rss, cpu = append(add, r.AddMS), append(rss, r.RSSMB), append(cpu, r.CPUMS)
-			}
-			b.ReportMetric(medianOf(add), "add-ms")
-			b.ReportMetric(medianOf(cpu), "add-cpu-ms")
-			b.ReportMetric(medianOf(rss), "rss-MB")
-		})
 	}
+	add, cpu, rss := make([][]float64, len(variants)), make([][]float64, len(variants)), make([][]float64, len(variants))
+	for b.Loop() {
+		for i, c := range variants {
+			dir := ""
+			if c.op == "add-local-disk" {
+				dir = b.TempDir()
+			}
+			r := spawn(b, c.op, "MINIRAG_BENCH_DIR="+dir, "MINIRAG_BENCH_QUANT="+c.quant, "MINIRAG_BENCH_N="+n)
+			add[i], rss[i], cpu[i] = append(add[i], r.AddMS), append(rss[i], r.RSSMB), append(cpu[i], r.CPUMS)
+			if dir != "" {
+				os.RemoveAll(dir)
+			}
+		}
+	}
+	for i, c := range variants {
+		b.ReportMetric(medianOf(add[i]), c.name+"-add-ms")
+		b.ReportMetric(medianOf(cpu[i]), c.name+"-cpu-ms")
+		b.ReportMetric(medianOf(rss[i]), c.name+"-rss-MB")
+	}
+	last := len(variants) - 1
+	b.ReportMetric(medianOf(add[0])/medianOf(add[last]), "local/chromem-wall")
+	b.ReportMetric(medianOf(cpu[0])/medianOf(cpu[last]), "local/chromem-cpu")
 }
 
 // BenchmarkQuantSearch compares, in each iteration, one read pass over the
