@@ -47,6 +47,11 @@ type mdBitmap struct {
 	// keeping few rows then costs no pass over every row (posting.go).
 	rows    []int32
 	rowsVer uint64
+	// words holds the same as bits (bit r: row r matches), for a filter
+	// keeping too many rows to list, as of the partition's version
+	// wordsVer: a scan then reads 1 bit per row, not 5 bytes.
+	words    []uint64
+	wordsVer uint64
 }
 
 // maxBitmaps bounds the bitmaps cached per partition.
@@ -140,6 +145,40 @@ func (p *partition) compileMetadata(c *compiled, f filter.Filter) bool {
 	}
 	c.mdOK, c.mdRows, c.mdBitmap, c.mdKey = bm.ok, rows, bm, key
 	return rows > 0
+}
+
+// mdBits sets c.mdWords for a scan of every row of p when c is a
+// metadata filter and nothing else: the matching rows as bits, cached with
+// the filter's bitmap until p changes (n/8 bytes). Callers hold the
+// store's read lock.
+func (p *partition) mdBits(c *compiled) {
+	if !c.mdOnly() {
+		return
+	}
+	t, bm := &p.md, c.mdBitmap
+	t.mu.Lock()
+	if bm.words != nil && bm.wordsVer == p.ver {
+		c.mdWords = bm.words
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	words := make([]uint64, (p.n+63)/64)
+	r := 0
+	for _, b := range p.blocks {
+		for _, md := range b.mds {
+			if c.mdOK[md] {
+				words[r/64] |= 1 << (r % 64)
+			}
+			r++
+		}
+	}
+	c.mdWords = words
+	t.mu.Lock()
+	if t.cache[string(c.mdKey)] == bm {
+		bm.words, bm.wordsVer = words, p.ver
+	}
+	t.mu.Unlock()
 }
 
 // mdRowsOf returns the rows of p whose metadata matches c's metadata

@@ -112,7 +112,7 @@ func (p *partition) scanQuant(q []int16, qs float32, from, to int, c *compiled, 
 		n := end - off
 		m := allRows(n)
 		if filtered {
-			m = c.mask(blk, off, n)
+			m = c.mask(blk, r, off, n)
 		}
 		for m != 0 {
 			j, k := nextRun(m)
@@ -146,6 +146,7 @@ func (s *Store) searchQuant(p *partition, q []float32, k int, c *compiled, useMi
 			p.scanQuantRows(qi, qs, l.rows[from:to], l.exact, c, t)
 		})
 	} else {
+		p.mdBits(c)
 		cands = p.topRows(rescoreCount(k), workers, func(from, to int, t *topK) {
 			p.scanQuant(qi, qs, from, to, c, t)
 		})

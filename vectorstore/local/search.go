@@ -80,6 +80,7 @@ type compiled struct {
 	mdRows   int
 	mdBitmap *mdBitmap // where mdOK comes from (metadata.go)
 	mdKey    []byte    // the metadata filter's JSON: its key in the cache
+	mdWords  []uint64  // bit r: row r matches mdOK (set by mdBits for a scan)
 }
 
 // mdOnly reports whether c is a metadata filter and nothing else.
@@ -195,7 +196,7 @@ func (p *partition) scan(q []float32, from, to int, c *compiled, useMin bool, mi
 		n := end - off
 		m := allRows(n)
 		if filtered {
-			m = c.mask(blk, off, n)
+			m = c.mask(blk, r, off, n)
 		}
 		for m != 0 {
 			j, k := nextRun(m)
@@ -232,10 +233,19 @@ func nextRun(m uint64) (j, k int) {
 	return j, j + bits.TrailingZeros64(^(m >> j))
 }
 
-// mask returns the rows [off, off+n) of b matching c (n <= scanChunk), as
-// bits: bit i for row off+i. A metadata-only filter reads one table index
-// and one byte per row, without branches.
-func (c *compiled) mask(b *block, off, n int) uint64 {
+// mask returns the rows [off, off+n) of b, rows [r, r+n) of the
+// partition, matching c (n <= scanChunk), as bits: bit i for row off+i.
+// A metadata-only filter reads them from its cached bits (mdBits), or one
+// table index and one byte per row, without branches.
+func (c *compiled) mask(b *block, r, off, n int) uint64 {
+	if w := c.mdWords; w != nil {
+		i, sh := r/64, uint(r%64)
+		m := w[i] >> sh
+		if sh != 0 && i+1 < len(w) {
+			m |= w[i+1] << (64 - sh)
+		}
+		return m & allRows(n)
+	}
 	var m uint64
 	if c.mdOnly() {
 		ok := unsafe.Slice((*uint8)(unsafe.Pointer(unsafe.SliceData(c.mdOK))), len(c.mdOK))
@@ -263,6 +273,7 @@ func (p *partition) search(q []float32, k int, c *compiled, useMin bool, minScor
 			p.scanRows(q, l.rows[from:to], l.exact, c, useMin, minScore, t)
 		})
 	}
+	p.mdBits(c)
 	return p.topRows(k, workers, func(from, to int, t *topK) {
 		p.scan(q, from, to, c, useMin, minScore, t)
 	})
