@@ -217,6 +217,12 @@ func (s *faultStore) GetChunks(ctx context.Context, tenantID string, ids []strin
 	return faultCall(s.p, "GetChunks", func() ([]record.Chunk, error) { return s.Storage.GetChunks(ctx, tenantID, ids) })
 }
 
+func (s *faultStore) GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) ([]storage.ChunkWithDocument, error) {
+	return faultCall(s.p, "GetChunksWithDocuments", func() ([]storage.ChunkWithDocument, error) {
+		return s.Storage.GetChunksWithDocuments(ctx, tenantID, ids)
+	})
+}
+
 func (s *faultStore) ScanChunks(ctx context.Context, tenantID, after string, limit int) ([]storage.ChunkRef, error) {
 	return faultCall(s.p, "ScanChunks", func() ([]storage.ChunkRef, error) { return s.Storage.ScanChunks(ctx, tenantID, after, limit) })
 }

@@ -537,13 +537,13 @@ func minMax(x, lo, hi float64) float64 {
 // returns the first keep of them that exist, are in the bot (and sources)
 // asked for and whose document matches the request's filter, with their
 // documents' title, URI, key and metadata. It loads only as many chunks
-// as it may return, by primary key: a page of the missing count plus a
-// few spare, then more only when some were left out (a vector whose
-// chunk is gone, a stale vector whose document no longer matches the
-// filter, or, defensively, a chunk outside the bot or the sources).
+// as it may return, each with its document in the same query, by primary
+// key: a page of the missing count plus a few spare, then more only when
+// some were left out (a vector whose chunk is gone, a stale vector whose
+// document no longer matches the filter, or, defensively, a chunk outside
+// the bot or the sources).
 func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req SearchRequest, cands []candidate, keep int) ([]SearchResult, error) {
 	out := make([]SearchResult, 0, keep)
-	byDoc := map[string]*record.Document{}
 	ids := make([]string, 0, keep+4)
 	for next := 0; next < len(cands) && len(out) < keep; {
 		page := cands[next:min(len(cands), next+keep-len(out)+4)]
@@ -552,34 +552,22 @@ func (h *TenantHandle) hydrate(ctx context.Context, tenantID, botID string, req 
 		for _, c := range page {
 			ids = append(ids, c.id)
 		}
-		chunks, err := h.c.store.GetChunks(ctx, tenantID, ids)
+		loaded, err := h.c.store.GetChunksWithDocuments(ctx, tenantID, ids)
 		if err != nil {
 			return nil, fmt.Errorf("minirag: search: load chunks: %w", err)
 		}
-		byID := make(map[string]*record.Chunk, len(chunks))
-		var docIDs []string
-		for i := range chunks {
-			byID[chunks[i].ID] = &chunks[i]
-			if _, ok := byDoc[chunks[i].DocumentID]; !ok && !slices.Contains(docIDs, chunks[i].DocumentID) {
-				docIDs = append(docIDs, chunks[i].DocumentID)
-			}
-		}
-		if len(docIDs) > 0 {
-			docs, err := h.c.store.GetDocuments(ctx, tenantID, docIDs)
-			if err != nil {
-				return nil, fmt.Errorf("minirag: search: load documents: %w", err)
-			}
-			for i := range docs {
-				byDoc[docs[i].ID] = &docs[i]
-			}
+		byID := make(map[string]*storage.ChunkWithDocument, len(loaded))
+		for i := range loaded {
+			byID[loaded[i].Chunk.ID] = &loaded[i]
 		}
 		for _, c := range page {
-			ch, ok := byID[c.id]
-			if !ok || ch.BotID != botID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) {
+			cd, ok := byID[c.id]
+			if !ok {
 				continue
 			}
-			d := byDoc[ch.DocumentID]
-			if d == nil || !req.Filter.Match(d.Metadata) {
+			ch, d := &cd.Chunk, &cd.Document
+			if ch.BotID != botID || (len(req.SourceIDs) > 0 && !slices.Contains(req.SourceIDs, ch.SourceID)) ||
+				!req.Filter.Match(d.Metadata) {
 				continue
 			}
 			r := SearchResult{

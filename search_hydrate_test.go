@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/minirag/minirag/record"
 	"github.com/minirag/minirag/storage"
 )
 
@@ -22,16 +21,16 @@ type chunkLoadCounter struct {
 	hidden map[string]bool
 }
 
-func (s *chunkLoadCounter) GetChunks(ctx context.Context, tenantID string, ids []string) ([]record.Chunk, error) {
+func (s *chunkLoadCounter) GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) ([]storage.ChunkWithDocument, error) {
 	s.mu.Lock()
 	s.ids += len(ids)
 	s.calls++
 	hidden := s.hidden
 	s.mu.Unlock()
-	chunks, err := s.Storage.GetChunks(ctx, tenantID, ids)
+	chunks, err := s.Storage.GetChunksWithDocuments(ctx, tenantID, ids)
 	out := chunks[:0]
 	for _, c := range chunks {
-		if !hidden[c.ID] {
+		if !hidden[c.Chunk.ID] {
 			out = append(out, c)
 		}
 	}

@@ -214,6 +214,13 @@ type Documents interface {
 	// GetDocuments returns the documents with these IDs in the tenant;
 	// IDs not found are left out.
 	GetDocuments(ctx context.Context, tenantID string, ids []string) ([]record.Document, error)
+	// GetChunksWithDocuments returns the chunks with these IDs in the
+	// tenant, each with its document, in the order of ids; IDs not found
+	// (or of another tenant) and repeated IDs are left out, as by
+	// GetChunks. It is GetChunks and GetDocuments of their documents in
+	// one query, each row found by its primary key (search loads its
+	// results with it).
+	GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) ([]ChunkWithDocument, error)
 	// ScanChunks returns at most limit refs to the tenant's chunks whose ID
 	// sorts after `after` (byte-wise; "" starts at the beginning), in
 	// ascending byte-wise order of ID. Pass the last ID of a page as after
@@ -235,6 +242,13 @@ type DocumentQuery struct {
 	// Filter, when not zero, keeps only the documents whose Metadata
 	// match it (see package filter).
 	Filter filter.Filter
+}
+
+// ChunkWithDocument is a chunk and the document it belongs to
+// (Documents.GetChunksWithDocuments).
+type ChunkWithDocument struct {
+	Chunk    record.Chunk
+	Document record.Document
 }
 
 // ChunkRef identifies a stored chunk and what it belongs to.

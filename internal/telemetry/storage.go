@@ -159,6 +159,14 @@ func (s *Storage) GetDocuments(ctx context.Context, tenantID string, ids []strin
 	return s.Storage.GetDocuments(ctx, tenantID, ids)
 }
 
+// GetChunksWithDocuments traces storage.Documents.GetChunksWithDocuments.
+func (s *Storage) GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) (_ []storage.ChunkWithDocument, err error) {
+	ctx, sp := s.start(ctx, "GetChunksWithDocuments", tenantID)
+	defer func() { End(sp, err) }()
+	count(sp, len(ids))
+	return s.Storage.GetChunksWithDocuments(ctx, tenantID, ids)
+}
+
 // SearchLexical traces storage.Lexical.SearchLexical. The query text is
 // put on the span only with Config.RecordContent.
 func (s *Storage) SearchLexical(ctx context.Context, q storage.LexicalQuery) (_ []storage.LexicalMatch, err error) {

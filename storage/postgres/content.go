@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/minirag/minirag/record"
+	"github.com/minirag/minirag/storage"
 )
 
 // Sources.
@@ -484,6 +485,74 @@ func (s *Store) GetDocuments(ctx context.Context, tenantID string, ids []string)
 		return []record.Document{}, nil
 	}
 	return list(ctx, s, op, scanDoc, `SELECT `+docCols+` FROM @.documents WHERE tenant_id = $1 AND id = ANY($2::text[]) ORDER BY id`, tenantID, ids)
+}
+
+// GetChunksWithDocuments returns the chunks with these IDs in the tenant,
+// each with its document, in the order of ids (each once); IDs not found
+// or of another tenant are left out. One query: the chunks by (tenant_id,
+// id), each document by its key.
+func (s *Store) GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) ([]storage.ChunkWithDocument, error) {
+	const op = "get chunks with documents"
+	if err := begin(ctx, op, tenantID); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return []storage.ChunkWithDocument{}, nil
+	}
+	found, err := list(ctx, s, op, func(r pgx.Row) (storage.ChunkWithDocument, error) {
+		var cd storage.ChunkWithDocument
+		var err error
+		cd.Chunk, cd.Document, err = scanPair(r, scanChunk, scanDoc)
+		return cd, err
+	}, `SELECT `+qualify("c.", chunkCols)+`, `+qualify("d.", docCols)+`
+		FROM @.chunks c JOIN @.documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
+		WHERE c.tenant_id = $1 AND c.id = ANY($2::text[])`, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]storage.ChunkWithDocument, len(found))
+	for _, cd := range found {
+		byID[cd.Chunk.ID] = cd
+	}
+	out := make([]storage.ChunkWithDocument, 0, len(found))
+	for _, id := range ids {
+		if cd, ok := byID[id]; ok {
+			out = append(out, cd)
+			delete(byID, id)
+		}
+	}
+	return out, nil
+}
+
+// qualify returns the comma-separated column list cols with each column
+// prefixed (by a table alias and a dot).
+func qualify(prefix, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = prefix + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// scanFunc is a pgx.Row made of its Scan method.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// scanPair scans a row made of a's columns then b's with the scan
+// functions of each: a's Scan call, from inside sa, runs sb, whose Scan
+// call scans the row into both destination lists at once; each then
+// finishes its value as when it scans a row of its own.
+func scanPair[A, B any](r pgx.Row, sa func(pgx.Row) (A, error), sb func(pgx.Row) (B, error)) (A, B, error) {
+	var b B
+	a, err := sa(scanFunc(func(da ...any) error {
+		var err error
+		b, err = sb(scanFunc(func(db ...any) error {
+			return r.Scan(append(da[:len(da):len(da)], db...)...)
+		}))
+		return err
+	}))
+	return a, b, err
 }
 
 // hasWord reports whether text has a letter or digit (else no query can

@@ -465,8 +465,10 @@ func placeholders(n int) string {
 }
 
 // byIDs fetches rows by ID in batches and returns them in the order of
-// ids, leaving out IDs not found and repeated IDs.
-func byIDs[T any](ctx context.Context, q querier, op, tenantID string, ids []string, query string,
+// ids, leaving out IDs not found and repeated IDs. The rows are those of
+// query whose columns tenant_id and id, qualified by prefix ("" or an
+// alias and a dot), are the tenant and one of ids.
+func byIDs[T any](ctx context.Context, q querier, op, tenantID string, ids []string, query, prefix string,
 	scan func(interface{ Scan(...any) error }) (T, error), id func(T) string) ([]T, error) {
 	found := make(map[string]T, len(ids))
 	for start := 0; start < len(ids); start += batch {
@@ -476,7 +478,7 @@ func byIDs[T any](ctx context.Context, q querier, op, tenantID string, ids []str
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := queryList(ctx, q, op, scan, query+` WHERE tenant_id = ? AND id IN (`+placeholders(len(part))+`)`, args...)
+		rows, err := queryList(ctx, q, op, scan, byIDsSQL(query, prefix, len(part)), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -494,13 +496,28 @@ func byIDs[T any](ctx context.Context, q querier, op, tenantID string, ids []str
 	return out, nil
 }
 
+// byIDsSQL is query restricted to the tenant (the first argument) and n
+// IDs (the next ones): see byIDs.
+func byIDsSQL(query, prefix string, n int) string {
+	return query + ` WHERE ` + prefix + `tenant_id = ? AND ` + prefix + `id IN (` + placeholders(n) + `)`
+}
+
+// The queries of GetChunks, GetDocuments and GetChunksWithDocuments, with
+// the column prefix of their tenant_id and id (see byIDs).
+var (
+	getChunksSQL   = `SELECT ` + chunkCols + ` FROM chunks`
+	getDocsSQL     = `SELECT ` + docCols + ` FROM documents`
+	getChunkDocSQL = `SELECT ` + qualify("c.", chunkCols) + `, ` + qualify("d.", docCols) + `
+		FROM chunks c CROSS JOIN documents d ON d.id = c.document_id AND d.tenant_id = c.tenant_id`
+)
+
 // GetChunks returns the chunks of the tenant with these IDs, in the order
 // of ids; IDs not found, of another tenant, or repeated are left out.
 func (s *Store) GetChunks(ctx context.Context, tenantID string, ids []string) ([]record.Chunk, error) {
 	if err := checkTenant(ctx, "get chunks", tenantID); err != nil {
 		return nil, err
 	}
-	return byIDs(ctx, s.q, "get chunks", tenantID, ids, `SELECT `+chunkCols+` FROM chunks`, scanChunk,
+	return byIDs(ctx, s.q, "get chunks", tenantID, ids, getChunksSQL, "", scanChunk,
 		func(c record.Chunk) string { return c.ID })
 }
 
@@ -510,8 +527,59 @@ func (s *Store) GetDocuments(ctx context.Context, tenantID string, ids []string)
 	if err := checkTenant(ctx, "get documents", tenantID); err != nil {
 		return nil, err
 	}
-	return byIDs(ctx, s.q, "get documents", tenantID, ids, `SELECT `+docCols+` FROM documents`, scanDoc,
+	return byIDs(ctx, s.q, "get documents", tenantID, ids, getDocsSQL, "", scanDoc,
 		func(d record.Document) string { return d.ID })
+}
+
+// GetChunksWithDocuments returns the chunks of the tenant with these IDs,
+// each with its document, in the order of ids; IDs not found, of another
+// tenant, or repeated are left out. One query: each chunk is found by
+// (tenant_id, id), its document by its primary key.
+func (s *Store) GetChunksWithDocuments(ctx context.Context, tenantID string, ids []string) ([]storage.ChunkWithDocument, error) {
+	const op = "get chunks with documents"
+	if err := checkTenant(ctx, op, tenantID); err != nil {
+		return nil, err
+	}
+	return byIDs(ctx, s.q, op, tenantID, ids, getChunkDocSQL, "c.",
+		func(sc interface{ Scan(...any) error }) (storage.ChunkWithDocument, error) {
+			var cd storage.ChunkWithDocument
+			var err error
+			cd.Chunk, cd.Document, err = scanPair(sc, scanChunk, scanDoc)
+			return cd, err
+		},
+		func(cd storage.ChunkWithDocument) string { return cd.Chunk.ID })
+}
+
+// qualify returns the comma-separated column list cols with each column
+// prefixed (by a table alias and a dot).
+func qualify(prefix, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = prefix + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// scanFunc is a Scan method.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// scanPair scans a row made of a's columns then b's with the scan
+// functions of each: a's Scan call, from inside sa, runs sb, whose Scan
+// call scans the row into both destination lists at once; each then
+// finishes its value as when it scans a row of its own.
+func scanPair[A, B any](sc interface{ Scan(...any) error }, sa func(interface{ Scan(...any) error }) (A, error),
+	sb func(interface{ Scan(...any) error }) (B, error)) (A, B, error) {
+	var b B
+	a, err := sa(scanFunc(func(da ...any) error {
+		var err error
+		b, err = sb(scanFunc(func(db ...any) error {
+			return sc.Scan(append(da[:len(da):len(da)], db...)...)
+		}))
+		return err
+	}))
+	return a, b, err
 }
 
 // Lexical search.

@@ -92,6 +92,44 @@ func TestQueryDocumentsPlan(t *testing.T) {
 	}
 }
 
+// TestLoadByIDPlan: GetChunks, GetDocuments and GetChunksWithDocuments
+// find each row by its key (tenant and ID, the document by its primary
+// key), never by a scan of the tenant's rows.
+func TestLoadByIDPlan(t *testing.T) {
+	ctx := t.Context()
+	s, err := Open(ctx, MemoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, c := range []struct {
+		query, prefix string
+		tables        int
+	}{{getChunksSQL, "", 1}, {getDocsSQL, "", 1}, {getChunkDocSQL, "c.", 2}} {
+		query := byIDsSQL(c.query, c.prefix, 3)
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+query, "t", "a", "b", "c")
+		must(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			must(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		must(t, rows.Err())
+		rows.Close()
+		ok := len(plan) == c.tables
+		for _, step := range plan {
+			// "SEARCH chunks USING INDEX chunks_tenant_id (tenant_id=? AND id=?)",
+			// not "SEARCH chunks USING INDEX chunks_tenant (tenant_id=?)".
+			ok = ok && strings.HasPrefix(step, "SEARCH ") && (strings.HasSuffix(step, " id=?)") || strings.HasSuffix(step, "(id=?)"))
+		}
+		if !ok {
+			t.Errorf("plan of %s:\n%q\nwant each table searched by its ID", query, plan)
+		}
+	}
+}
+
 // TestCompileFilterBindsValues: values and fields reach SQLite as
 // arguments, never as SQL text.
 func TestCompileFilterBindsValues(t *testing.T) {

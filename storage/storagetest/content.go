@@ -318,6 +318,70 @@ func testPutDocumentAtomic(f *fixture) {
 	f.wantErr(err, record.ErrNotFound, "GetDocument of a document whose PutDocument failed")
 }
 
+func cwd(c record.Chunk, d record.Document) storage.ChunkWithDocument {
+	return storage.ChunkWithDocument{Chunk: c, Document: d}
+}
+
+func testGetChunksWithDocuments(f *fixture) {
+	s, ctx := f.s, f.ctx
+	a, b := f.newTenant(), f.newTenant()
+	botA := f.newBot(a.ID)
+	srcA, srcA2 := f.newSource(a.ID, botA.ID), f.newSource(a.ID, botA.ID)
+	srcB := f.newSource(b.ID, f.newBot(b.ID).ID)
+	da, ca := f.putDoc(srcA, "a.md", "A", "a0", "a1", "a2")
+	d2, c2 := f.putDoc(srcA2, "m.md", "M", "m0")
+	db, cb := f.putDoc(srcB, "b.md", "B", "b0")
+
+	order := []string{ca[2].ID, c2[0].ID, cb[0].ID, f.id("missing"), ca[0].ID, ca[2].ID}
+	got, err := s.GetChunksWithDocuments(ctx, a.ID, order)
+	f.must(err, "GetChunksWithDocuments")
+	want := []storage.ChunkWithDocument{cwd(ca[2], da), cwd(c2[0], d2), cwd(ca[0], da)}
+	f.equal("GetChunksWithDocuments (order of ids; other tenant's, unknown and repeated IDs left out)", want, got)
+	// The same records GetChunks and GetDocuments return.
+	chunks, err := s.GetChunks(ctx, a.ID, order)
+	f.must(err, "GetChunks")
+	docs, err := s.GetDocuments(ctx, a.ID, []string{da.ID, d2.ID})
+	f.must(err, "GetDocuments")
+	byDoc := map[string]record.Document{}
+	for _, d := range docs {
+		byDoc[d.ID] = d
+	}
+	var again []storage.ChunkWithDocument
+	for _, c := range chunks {
+		again = append(again, storage.ChunkWithDocument{Chunk: c, Document: byDoc[c.DocumentID]})
+	}
+	f.equal("GetChunksWithDocuments is GetChunks and GetDocuments", again, got)
+
+	got, err = s.GetChunksWithDocuments(ctx, b.ID, order)
+	f.must(err, "GetChunksWithDocuments of the other tenant")
+	f.equal("GetChunksWithDocuments of the other tenant", []storage.ChunkWithDocument{cwd(cb[0], db)}, got)
+
+	got, err = s.GetChunksWithDocuments(ctx, a.ID, nil)
+	f.must(err, "GetChunksWithDocuments with no IDs")
+	f.equal("GetChunksWithDocuments with no IDs", []storage.ChunkWithDocument{}, got)
+
+	_, err = s.GetChunksWithDocuments(ctx, "", order)
+	f.wantErr(err, record.ErrEmptyTenant, "GetChunksWithDocuments with no tenant")
+
+	f.must(s.DeleteDocument(ctx, a.ID, da.ID), "DeleteDocument")
+	got, err = s.GetChunksWithDocuments(ctx, a.ID, order)
+	f.must(err, "GetChunksWithDocuments after DeleteDocument")
+	f.equal("GetChunksWithDocuments after DeleteDocument", []storage.ChunkWithDocument{cwd(c2[0], d2)}, got)
+
+	// Many IDs at once (adapters that batch must keep the order).
+	many := make([]string, 0, 1200)
+	for i := range 1200 {
+		if i == 1100 {
+			many = append(many, c2[0].ID)
+		} else {
+			many = append(many, fmt.Sprintf("%s-nope-%d", f.tag, i))
+		}
+	}
+	got, err = s.GetChunksWithDocuments(ctx, a.ID, many)
+	f.must(err, "GetChunksWithDocuments with 1200 IDs")
+	f.equal("GetChunksWithDocuments with 1200 IDs", []storage.ChunkWithDocument{cwd(c2[0], d2)}, got)
+}
+
 func testGetChunks(f *fixture) {
 	s, ctx := f.s, f.ctx
 	a, b := f.newTenant(), f.newTenant()

@@ -110,6 +110,7 @@ var areas = []struct {
 	{"PutDocuments", testPutDocuments}, // optional: storage.DocumentBatcher
 	{"DocumentBotFromSource", testDocumentBotFromSource},
 	{"GetChunks", testGetChunks},
+	{"GetChunksWithDocuments", testGetChunksWithDocuments},
 	{"ScanChunks", testScanChunks},
 	{"Pages", testPages},
 	{"Lexical", testLexical},
