@@ -108,6 +108,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		}
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// Statement journals and the temporary tables of multi-row
+		// INSERTs into chunks (SQLite materializes their rows because of
+		// the full-text trigger) stay in memory instead of spilling to
+		// files in /var/tmp, each opened, written and unlinked per
+		// statement. They never held anything durable: a temporary file
+		// is deleted at close and never read back after a crash. Their
+		// size is bounded by one statement's pages (one PutDocuments
+		// group).
+		q.Add("_pragma", "temp_store(MEMORY)")
 		dsn = path + "?" + q.Encode()
 	}
 

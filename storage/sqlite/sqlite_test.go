@@ -157,7 +157,7 @@ func TestPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for name, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "3000"} {
+	for name, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "3000", "temp_store": "2"} {
 		got, err := sqlite.PragmaForTest(s, ctx, name)
 		if err != nil {
 			t.Fatal(err)
